@@ -1,0 +1,3 @@
+"""adversarial losses (not implemented yet)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""classification losses (not implemented yet)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""clustering losses (not implemented yet)."""
+
+__all__: list[str] = []

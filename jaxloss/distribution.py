@@ -1,0 +1,3 @@
+"""distribution losses (not implemented yet)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""embedding losses (not implemented yet)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fused losses (not implemented yet)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""mining losses (not implemented yet)."""
+
+__all__: list[str] = []

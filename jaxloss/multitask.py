@@ -1,0 +1,3 @@
+"""multitask losses (not implemented yet)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""perceptual losses (not implemented yet)."""
+
+__all__: list[str] = []

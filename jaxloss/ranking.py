@@ -1,0 +1,3 @@
+"""ranking losses (not implemented yet)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""segmentation losses (not implemented yet)."""
+
+__all__: list[str] = []

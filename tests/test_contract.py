@@ -1,0 +1,197 @@
+"""The shared invariants, run over every registered loss.
+
+A loss is called the way its spec in ``tests/specs/`` says; each test here
+states one property every loss must have.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+from specs import all_specs
+
+import jaxloss
+
+SPECS = all_specs()
+NAMES = sorted(jaxloss.available())
+
+
+def _is_float(x) -> bool:
+    return isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating)
+
+
+def _call(name, args, reduction="mean", **extra):
+    spec = SPECS[name]
+    fn = jaxloss.get(name)
+    return spec.output(fn(*args, **spec.kwargs, reduction=reduction, **extra))
+
+
+@functools.cache
+def _jitted(name, reduction):
+    return jax.jit(lambda *a: _call(name, a, reduction))
+
+
+def _scalar_loss(name, args, diff):
+    """The mean loss as a function of the differentiated arguments only."""
+
+    def f(*xs):
+        full = list(args)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return _call(name, tuple(full))
+
+    return f
+
+
+def _grads(name, args):
+    diff = SPECS[name].diff
+    f = _scalar_loss(name, args, diff)
+    return jax.grad(f, argnums=tuple(range(len(diff))))(*[args[i] for i in diff])
+
+
+def _assert_all_finite(tree, what):
+    for leaf in jax.tree.leaves(tree):
+        assert np.all(np.isfinite(np.asarray(leaf, np.float64))), f"{what}: {leaf}"
+
+
+def test_every_registered_loss_has_a_spec():
+    missing = [n for n in NAMES if n not in SPECS]
+    assert not missing, f"registered losses without a contract spec: {missing}"
+    stale = [n for n in SPECS if n not in NAMES]
+    assert not stale, f"specs for names that are not registered: {stale}"
+
+
+def test_aliases_resolve():
+    for alias, name in jaxloss.aliases().items():
+        assert jaxloss.get(alias) is jaxloss.get(name)
+    with pytest.raises(ValueError, match="did you mean"):
+        jaxloss.get("hubber_loss")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exported_flat_and_in_family(name):
+    fn = jaxloss.get(name)
+    assert getattr(jaxloss, name) is fn
+    family = getattr(jaxloss, jaxloss.info(name).family)
+    assert getattr(family, name) is fn
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jit_equals_eager(name):
+    spec = SPECS[name]
+    args = spec.make(np.random.default_rng(1))
+    for reduction in spec.reductions:
+        eager = _call(name, args, reduction)
+        jitted = _jitted(name, reduction)(*args)
+        _assert_all_finite(eager, f"{name} ({reduction})")
+        for e, j in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted)):
+            np.testing.assert_allclose(e, j, rtol=2e-5, atol=1e-6, err_msg=f"{name} {reduction}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_finite_on_random_and_extreme_inputs(name):
+    spec = SPECS[name]
+    cases = [spec.make(np.random.default_rng(2))]
+    if spec.extreme is not None:
+        cases.append(spec.extreme(np.random.default_rng(3)))
+    for args in cases:
+        _assert_all_finite(_call(name, args), f"{name} value")
+        _assert_all_finite(_grads(name, args), f"{name} gradient")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_grads_float64(name, x64):
+    spec = SPECS[name]
+    if not spec.grad_check:
+        pytest.skip("spec opts out of finite-difference checks (piecewise or sampled)")
+    args = tuple(a.astype(np.float64) if _is_float(a) else a for a in spec.make(np.random.default_rng(4)))
+    f = _scalar_loss(name, args, spec.diff)
+    check_grads(f, [args[i] for i in spec.diff], order=1, modes=("rev",), atol=1e-4, rtol=1e-4, eps=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+def test_half_inputs_computed_in_float32(name, dtype):
+    spec = SPECS[name]
+    if not spec.half:
+        pytest.skip("spec opts out of half-precision inputs")
+    args = spec.make(np.random.default_rng(5))
+    half = tuple(jnp.asarray(a, dtype) if _is_float(a) else a for a in args)
+    rounded = tuple(jnp.asarray(a, jnp.float32) if _is_float(a) else a for a in half)
+    out, ref = _call(name, half), _call(name, rounded)
+    assert out.dtype == jnp.float32, f"{name}: half inputs must give a float32 loss, got {out.dtype}"
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weights_and_where(name):
+    spec = SPECS[name]
+    if not spec.masks:
+        pytest.skip("spec has its own weights/where semantics, tested in its family file")
+    rng = np.random.default_rng(6)
+    args = spec.make(rng)
+    none = np.asarray(_call(name, args, "none"), np.float64)
+    w = rng.uniform(0.5, 2.0, none.shape).astype(np.float32)
+    m = rng.uniform(size=none.shape) < 0.6
+    m.flat[0] = True
+    tol = {"rtol": 1e-5, "atol": 1e-6}
+    np.testing.assert_allclose(_call(name, args, "mean", weights=w), (w * none).sum() / w.sum(), **tol)
+    np.testing.assert_allclose(_call(name, args, "sum", weights=w), (w * none).sum(), **tol)
+    np.testing.assert_allclose(_call(name, args, "mean", where=m), none[m].mean(), **tol)
+    np.testing.assert_allclose(_call(name, args, "none", where=m), np.where(m, none, 0), **tol)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_all_masked_is_zero_with_zero_gradients(name):
+    spec = SPECS[name]
+    if not spec.masks:
+        pytest.skip("spec has its own where semantics, tested in its family file")
+    args = spec.make(np.random.default_rng(7))
+    shape = np.shape(_call(name, args, "none"))
+    where = np.zeros(shape, bool)
+    diff = spec.diff
+
+    def f(*xs):
+        full = list(args)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return _call(name, tuple(full), "mean", where=where)
+
+    value, grads = jax.value_and_grad(f, argnums=tuple(range(len(diff))))(*[args[i] for i in diff])
+    assert float(value) == 0.0
+    for g in jax.tree.leaves(grads):
+        np.testing.assert_array_equal(g, 0.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vmap_over_leading_axis_equals_loop(name):
+    spec = SPECS[name]
+    if not spec.vmap:
+        pytest.skip("spec opts out of vmap")
+    batches = [spec.make(np.random.default_rng(s)) for s in (8, 9)]
+    stacked = tuple(np.stack(parts) for parts in zip(*batches))
+    out = jax.vmap(lambda *a: _call(name, a))(*stacked)
+    expected = [_call(name, b) for b in batches]
+    np.testing.assert_allclose(out, np.stack(expected), rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_shapes_raise_clear_error(name):
+    spec = SPECS[name]
+    if spec.bad is None:
+        pytest.skip("spec has no shape contract to break")
+    with pytest.raises((ValueError, TypeError)) as info:
+        _call(name, spec.bad(np.random.default_rng(10)))
+    assert name in str(info.value), f"error does not name {name}: {info.value}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_reduction_raises(name):
+    spec = SPECS[name]
+    with pytest.raises(ValueError, match="reduction"):
+        _call(name, spec.make(np.random.default_rng(11)), "average")
