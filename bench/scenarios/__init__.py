@@ -1,0 +1,1 @@
+"""Benchmark scenarios: one module per family, each defining ``SCENARIOS``."""

@@ -1,0 +1,3 @@
+"""(not implemented yet)."""
+
+__all__: list[str] = []
