@@ -353,3 +353,23 @@ def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
         return out
 
     return wrapper
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def safe_norm(x: jax.Array, axis: Any = -1, keepdims: bool = False, eps: float = 0.0) -> jax.Array:
+    """Euclidean norm with a finite (zero) gradient at ``x = 0``.
+
+    Returns ``sqrt(max(sum x^2, eps^2))``-style values: exactly the norm when
+    ``eps = 0``.
+    """
+    sq = jnp.sum(jnp.square(x), axis=axis, keepdims=keepdims)
+    positive = sq > eps**2
+    # Double where: sqrt'(0) = inf must not reach the gradient.
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1)), jnp.asarray(eps, sq.dtype))
+
+
+def l2_normalize(x: jax.Array, axis: int = -1, eps: float = 1e-12) -> jax.Array:
+    """``x / max(||x||, eps)`` (torch ``F.normalize``); zero vectors stay zero, finite gradient."""
+    return x / safe_norm(x, axis=axis, keepdims=True, eps=eps)
