@@ -1,0 +1,141 @@
+"""The shared core: reduction path, dtype policy, labels, checked, registry, contracts."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxloss
+from jaxloss import _contracts, _core
+from jaxloss._registry import register
+
+
+def test_reduce_mean_sum_none_with_weights_where_valid_normalizer():
+    loss = jnp.array([1.0, 2.0, 3.0, 4.0])
+    w = jnp.array([1.0, 2.0, 0.5, 1.0])
+    where = jnp.array([True, True, False, True])
+    valid = jnp.array([True, False, True, True])
+    norm = jnp.array([2.0, 1.0, 1.0, 3.0])
+    assert _core.reduce(loss, "mean") == 2.5
+    assert _core.reduce(loss, "sum") == 10.0
+    np.testing.assert_allclose(_core.reduce(loss, "mean", weights=w), (1 + 4 + 1.5 + 4) / 4.5)
+    np.testing.assert_allclose(_core.reduce(loss, "none", weights=w, where=where), [1, 4, 0, 4])
+    # Entries must pass both `where` and `valid`: only 0 and 3 remain.
+    np.testing.assert_allclose(_core.reduce(loss, "mean", where=where, valid=valid), 2.5)
+    np.testing.assert_allclose(
+        _core.reduce(loss, "mean", where=where, valid=valid, normalizer=norm), (1 + 4) / (2 + 3)
+    )
+
+
+def test_reduce_broadcasts_weights_and_rejects_bad_shapes():
+    loss = jnp.ones((2, 3))
+    np.testing.assert_allclose(_core.reduce(loss, "sum", weights=jnp.array([1.0, 2.0, 3.0])), 12.0)
+    with pytest.raises(ValueError, match=r"weights has shape \(2,\), which does not broadcast"):
+        _core.reduce(loss, "sum", weights=jnp.ones(2))
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        _core.reduce(loss, "avg")
+
+
+def test_all_masked_mean_is_zero_with_zero_gradient_even_with_nan_loss():
+    def f(x):
+        loss = jnp.log(x)  # NaN for x < 0
+        return _core.reduce(loss, "mean", where=jnp.zeros(3, bool))
+
+    value, grad = jax.value_and_grad(f)(jnp.array([1.0, 2.0, 3.0]))
+    assert value == 0.0
+    np.testing.assert_array_equal(grad, 0.0)
+    assert _core.reduce(jnp.zeros((0,)), "mean") == 0.0  # empty batch
+
+
+def test_reduce_over_pytrees_is_the_flat_mean():
+    tree = {"a": jnp.array([1.0, 2.0]), "b": jnp.array([[3.0], [4.0], [5.0]])}
+    np.testing.assert_allclose(_core.reduce(tree, "mean"), 3.0)
+    np.testing.assert_allclose(_core.reduce(tree, "sum"), 15.0)
+    weights = {"a": jnp.array([1.0, 0.0]), "b": jnp.ones((3, 1))}
+    np.testing.assert_allclose(_core.reduce(tree, "mean", weights=weights), (1 + 12) / 4)
+    assert jax.tree.structure(_core.reduce(tree, "none")) == jax.tree.structure(tree)
+    with pytest.raises(ValueError, match="weights must be a pytree"):
+        _core.reduce(tree, "mean", weights=jnp.ones(2))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "expected"),
+    [(jnp.bfloat16, jnp.float32), (jnp.float16, jnp.float32), (jnp.float32, jnp.float32)],
+)
+def test_dtype_policy(dtype, expected):
+    x = jnp.ones(3, dtype)
+    assert _core.compute_dtype(x, jnp.ones(3, jnp.int32)) == expected
+    assert jaxloss.mse(x, x).dtype == expected
+
+
+def test_float64_inputs_stay_float64(x64):
+    x = jnp.ones(3, jnp.float64)
+    assert jaxloss.huber_loss(x, jnp.zeros(3, jnp.float32)).dtype == jnp.float64
+
+
+def test_class_labels_concrete_raises_traced_gives_nan():
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\).*\[5, -2\]"):
+        _core.class_labels(jnp.array([0, 5, -2]), 3)
+    safe, valid, bad = _core.class_labels(jnp.array([0, -100, 2]), 3, ignore_index=-100)
+    np.testing.assert_array_equal(safe, [0, 0, 2])
+    np.testing.assert_array_equal(valid, [True, False, True])
+    assert not np.any(bad)
+
+    @jax.jit
+    def per_entry(labels):
+        safe, _, bad = _core.class_labels(labels, 3)
+        return _core.poison(safe.astype(jnp.float32), bad)
+
+    out = per_entry(jnp.array([1, 9]))
+    assert out[0] == 1.0 and np.isnan(out[1])
+
+
+def test_checked_raises_under_jit_for_out_of_range_labels():
+    def loss(scores, labels, *, reduction="mean"):
+        safe, _, bad = _core.class_labels(labels, scores.shape[-1])
+        picked = jnp.take_along_axis(scores, safe[:, None], axis=-1)[:, 0]
+        return _core.reduce(_core.poison(picked, bad), reduction)
+
+    safe_loss = jaxloss.checked(loss)
+    np.testing.assert_allclose(safe_loss(jnp.eye(3)[:2], jnp.array([0, 1])), 1.0)
+    with pytest.raises(ValueError, match=r"entries outside \[0, 3\)"):
+        safe_loss(jnp.eye(3)[:2], jnp.array([0, 4]))
+    with pytest.raises(ValueError, match=r"entries outside \[0, 3\)"):
+        safe_loss(jnp.eye(3)[:2], jnp.array([0, 4]), reduction="sum")
+
+
+def test_contract_messages_name_function_arguments_and_shapes():
+    with pytest.raises(ValueError, match=r"huber_loss: predictions has shape \(3,\), targets has shape \(4,\)"):
+        jaxloss.huber_loss(jnp.ones(3), jnp.ones(4))
+    with pytest.raises(TypeError, match="squared_error: predictions must have a floating dtype, got int32"):
+        jaxloss.mse(jnp.ones(3, jnp.int32), jnp.ones(3))
+    with _core.calling("demo"):
+        with pytest.raises(ValueError, match=r"demo: x must have rank 2, got shape \(3,\)"):
+            _contracts.rank(jnp.ones(3), 2, "x")
+        with pytest.raises(ValueError, match="demo: metric must be one of"):
+            _contracts.choice("l3", ("l1", "l2"), "metric")
+
+
+def test_outermost_public_name_wins_in_errors():
+    with _core.calling("outer"), _core.calling("inner"):
+        assert _core.function_name() == "outer"
+
+
+def test_registry_get_available_aliases_and_duplicates():
+    assert jaxloss.get("mse") is jaxloss.squared_error
+    assert jaxloss.available("regression")["huber_loss"] == "regression"
+    assert "mse" in jaxloss.aliases()
+    assert jaxloss.info("huber").reference.startswith("torch")
+    with pytest.raises(ValueError, match="no loss named"):
+        jaxloss.get("no_such_loss")
+    with pytest.raises(ValueError, match="registered twice"):
+        register("regression", reference="-", name="huber_loss")(lambda x: x)
+
+
+def test_safe_norm_and_l2_normalize_are_finite_at_zero():
+    g = jax.grad(lambda x: _core.safe_norm(x))(jnp.zeros(3))
+    np.testing.assert_array_equal(g, 0.0)
+    assert np.all(np.isfinite(jax.grad(lambda x: jnp.sum(_core.l2_normalize(x)))(jnp.zeros(3))))
+    np.testing.assert_allclose(_core.l2_normalize(jnp.array([3.0, 4.0])), [0.6, 0.8])
