@@ -10,7 +10,7 @@ import numpy as np
 HERE = pathlib.Path(__file__).parent
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(family: str) -> dict[str, np.ndarray]:
     """The arrays of ``<family>.npz``."""
     with np.load(HERE / f"{family}.npz") as data:
