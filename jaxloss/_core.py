@@ -358,6 +358,11 @@ def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
 # --------------------------------------------------------------------------- vectors
 
 
+def abs0(x: jax.Array) -> jax.Array:
+    """``|x|`` whose derivative at 0 is 0 (``jnp.abs`` gives 1 there), as in PyTorch."""
+    return x * jnp.sign(x)
+
+
 def safe_norm(x: jax.Array, axis: Any = -1, keepdims: bool = False, eps: float = 0.0) -> jax.Array:
     """Euclidean norm with a finite (zero) gradient at ``x = 0``.
 

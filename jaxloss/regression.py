@@ -36,11 +36,6 @@ __all__ = [
 _FAMILY = "regression"
 
 
-def _abs(x: jax.Array) -> jax.Array:
-    """``|x|`` whose derivative at 0 is 0 (``jnp.abs`` gives 1 there), as in PyTorch."""
-    return x * jnp.sign(x)
-
-
 @register(_FAMILY, reference="torch.nn.functional.mse_loss", aliases=("mse",))
 def squared_error(
     predictions: Any, targets: Any, *, weights: Any = None, where: Any = None, reduction: str = "mean"
@@ -101,7 +96,7 @@ def absolute_error(
       PyTorch ``torch.nn.functional.l1_loss``.
     """
     return _core.elementwise(
-        lambda p, t: _abs(p - t), predictions, targets,
+        lambda p, t: _core.abs0(p - t), predictions, targets,
         weights=weights, where=where, reduction=reduction,
     )
 
@@ -174,7 +169,7 @@ def huber_loss(
     """
 
     def formula(p, t, delta):
-        err = _abs(p - t)
+        err = _core.abs0(p - t)
         return jnp.where(err <= delta, 0.5 * err**2, delta * (err - 0.5 * delta))
 
     return _core.elementwise(
@@ -215,7 +210,7 @@ def smooth_l1_loss(
     """
 
     def formula(p, t, beta):
-        err = _abs(p - t)
+        err = _core.abs0(p - t)
         quadratic = err < beta
         # Double where: beta = 0 must not put 0/0 into the untaken branch's gradient.
         safe_beta = jnp.where(quadratic, beta, 1)
@@ -301,7 +296,7 @@ def wing_loss(
     """
 
     def formula(p, t, width, curvature):
-        err = _abs(p - t)
+        err = _core.abs0(p - t)
         c = width - width * jnp.log1p(width / curvature)
         return jnp.where(err < width, width * jnp.log1p(err / curvature), err - c)
 
