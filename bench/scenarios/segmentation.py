@@ -1,0 +1,61 @@
+"""Segmentation benchmarks: 3-D Dice loss (softmax, integer targets), forward + backward."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.harness import Scenario
+
+DICE_FULL, DICE_QUICK = (2, 48, 48, 48, 4), (2, 16, 16, 16, 4)
+
+
+def _dice_inputs(quick: bool):
+    shape = DICE_QUICK if quick else DICE_FULL
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal(shape).astype(np.float32)
+    labels = rng.integers(0, shape[-1], shape[:-1]).astype(np.int32)
+    return logits, labels
+
+
+def dice_jaxloss(quick: bool):
+    import jax
+    import jax.numpy as jnp
+
+    import jaxloss
+
+    logits, labels = _dice_inputs(quick)
+    y = jnp.asarray(labels)
+    step = jax.jit(jax.value_and_grad(lambda x: jaxloss.dice_loss(x, y)))
+    x = jax.device_put(logits)
+    return lambda: jax.block_until_ready(step(x))
+
+
+def dice_monai(quick: bool):
+    import torch
+    from monai.losses import DiceLoss
+
+    logits, labels = _dice_inputs(quick)
+    loss = DiceLoss(softmax=True, to_onehot_y=True)
+    # MONAI is channel-first: [B, C, D, H, W] logits and [B, 1, D, H, W] labels.
+    x = torch.tensor(np.ascontiguousarray(np.moveaxis(logits, -1, 1)), requires_grad=True)
+    y = torch.tensor(labels[:, None]).long()
+
+    def run():
+        x.grad = None
+        value = loss(x, y)
+        value.backward()
+        return value
+
+    return run
+
+
+SCENARIOS = [
+    Scenario(
+        name="dice_3d",
+        family="segmentation",
+        shape=f"[{', '.join(map(str, DICE_FULL))}] f32 logits (channel-last), integer targets, softmax",
+        quick_shape=f"[{', '.join(map(str, DICE_QUICK))}] f32",
+        impls={"jaxloss": dice_jaxloss, "monai": dice_monai},
+        target="<= 0.7x monai",
+    ),
+]
