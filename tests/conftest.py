@@ -7,6 +7,9 @@ import jax
 import numpy as np
 import pytest
 
+# The reference generators need the anchors (torch, MONAI, ...) and are not tests.
+collect_ignore_glob = ["references/gen_*.py", "references/generate.py"]
+
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
