@@ -17,6 +17,7 @@ It prints a results table and writes a figure (loss curves and metrics).
 from __future__ import annotations
 
 import argparse
+import itertools
 import pathlib
 import sys
 import time
@@ -126,7 +127,7 @@ def _mlp(nnx, sizes: list[int], normalize: bool = False):
     class MLP(nnx.Module):
         def __init__(self, rngs):
             self.layers = nnx.List(
-                [nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])]
+                [nnx.Linear(a, b, rngs=rngs) for a, b in itertools.pairwise(sizes)]
             )
 
         def __call__(self, x):

@@ -26,13 +26,13 @@ On Colab, *Runtime -> Change runtime type -> TPU* (or GPU) gives an accelerator:
 Colab's JAX already matches it, and nothing in jaxloss is device-specific.
 Everything here also runs on a CPU in well under two minutes."""
 
-SETUP = """import importlib.util, subprocess, sys
+SETUP = f"""import importlib.util, subprocess, sys
 if importlib.util.find_spec("jaxloss") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "jaxloss[demo] @ git+https://github.com/%s"], check=True)
+                    "jaxloss[demo] @ git+https://github.com/{REPO}"], check=True)
 import jax, jax.numpy as jnp, numpy as np, optax
 import jaxloss
-print(jax.devices())""" % REPO
+print(jax.devices())"""
 
 NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
     "01_quickstart.ipynb": [
