@@ -326,6 +326,12 @@ def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
     (keyword options are static) and raises :class:`ValueError`
     (``checkify.JaxRuntimeError``) when a check fails.
 
+    Args:
+      fn: a jaxloss loss (or any function using its label checks).
+
+    Returns:
+      A function with the same signature that raises on invalid values.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> ce = jaxloss.checked(jaxloss.softmax_cross_entropy)

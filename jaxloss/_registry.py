@@ -55,7 +55,19 @@ def register(
 
 
 def info(name: str) -> LossInfo:
-    """The :class:`LossInfo` of a loss, by name or alias."""
+    """The :class:`LossInfo` of a loss, by name or alias.
+
+    Args:
+      name: a registered name or alias.
+
+    Returns:
+      The :class:`LossInfo` (name, function, family, reference, aliases).
+
+    Examples:
+      >>> import jaxloss
+      >>> jaxloss.info("focal").name
+      'sigmoid_focal_loss'
+    """
     key = _ALIASES.get(name, name)
     if key not in _LOSSES:
         close = difflib.get_close_matches(name, [*_LOSSES, *_ALIASES], n=3)
@@ -66,6 +78,12 @@ def info(name: str) -> LossInfo:
 
 def get(name: str) -> Callable[..., Any]:
     """Returns the loss registered as ``name`` (a canonical name or an alias).
+
+    Args:
+      name: a registered name or alias; a near miss raises ``ValueError`` with suggestions.
+
+    Returns:
+      The loss function.
 
     Examples:
       >>> import jaxloss
@@ -78,6 +96,12 @@ def get(name: str) -> Callable[..., Any]:
 def available(family: str | None = None) -> dict[str, str]:
     """``{name: family}`` of every registered loss, sorted by family then name.
 
+    Args:
+      family: only the losses of this family (e.g. ``"regression"``).
+
+    Returns:
+      A dict from loss name to family name.
+
     Examples:
       >>> import jaxloss
       >>> jaxloss.available()["huber_loss"]
@@ -88,5 +112,14 @@ def available(family: str | None = None) -> dict[str, str]:
 
 
 def aliases() -> dict[str, str]:
-    """``{alias: canonical name}``."""
+    """Every alias and the loss it stands for.
+
+    Returns:
+      A dict ``{alias: canonical name}``.
+
+    Examples:
+      >>> import jaxloss
+      >>> jaxloss.aliases()["mse"]
+      'squared_error'
+    """
     return dict(sorted(_ALIASES.items()))

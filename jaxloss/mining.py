@@ -37,6 +37,13 @@ def gather_batch(x: Any, axis_name: str | None) -> Any:
     Used by the losses that draw negatives from the global batch under
     ``shard_map``/``pmap``.
 
+    Args:
+      x: a pytree of arrays ``[local_batch, ...]``.
+      axis_name: the mapped axis to gather over, or ``None``.
+
+    Returns:
+      The pytree with leaves ``[devices * local_batch, ...]`` (``x`` itself for ``None``).
+
     Examples:
       >>> import jax.numpy as jnp
       >>> gather_batch(jnp.ones((2, 3)), None).shape

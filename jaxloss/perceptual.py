@@ -107,6 +107,15 @@ def gram_matrix(features: jax.Array) -> jax.Array:
 
     Returns:
       ``[batch, channels, channels]``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> gram_matrix(jnp.ones((1, 2, 2, 3))).shape
+      (1, 3, 3)
+
+    References:
+      Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural
+      Networks", CVPR 2016.
     """
     b, c = features.shape[0], features.shape[-1]
     flat = features.reshape(b, -1, c)

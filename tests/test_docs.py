@@ -36,3 +36,16 @@ def test_readme_python_examples_run():
     for block in blocks:  # in a fresh interpreter: a user's default JAX configuration
         result = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr[-3000:]
+
+
+PUBLIC = sorted(
+    n for n in set(jaxloss.__all__)
+    if callable(getattr(jaxloss, n)) and not isinstance(getattr(jaxloss, n), type) and n not in jaxloss.available()
+)
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_public_utility_docstring_has_returns_and_example(name):
+    doc = getattr(jaxloss, name).__doc__ or ""
+    missing = [s for s in ("Returns:", "Examples:", ">>>") if s not in doc]
+    assert not missing, f"{name}: docstring lacks {missing}"
