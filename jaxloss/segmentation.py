@@ -48,13 +48,19 @@ class Prepared(NamedTuple):
     """Checked inputs of a segmentation loss, channel-last."""
 
     x: jax.Array  # [B, *S, C] predictions in the compute dtype
-    t: jax.Array  # [B, *S, C] targets (one-hot for integer targets, unmasked)
+    t: jax.Array | None  # [B, *S, C] targets (one-hot for integer targets, unmasked)
     m: jax.Array | None  # [B, *S, 1] pixel mask from ignore_index (1 = counted)
     bad: jax.Array | None  # [B] batch items holding out-of-range labels
+    labels: jax.Array | None = None  # [B, *S] in-range class indices (multi-class integer targets)
 
 
-def prepare(predictions: Any, targets: Any, activation: Any, ignore_index: int | None) -> Prepared:
+def prepare(
+    predictions: Any, targets: Any, activation: Any, ignore_index: int | None, one_hot: bool = True
+) -> Prepared:
     """Checks shapes/dtypes and turns integer targets into one-hot maps plus a pixel mask.
+
+    With ``one_hot=False`` multi-class integer targets are returned as ``labels``
+    (in-range class indices) and ``t`` is ``None``.
 
     ``ignore_index`` follows MONAI's ``create_ignore_mask``: integer targets (and
     one-channel float targets) exclude the pixels equal to it; one-hot targets
@@ -85,10 +91,13 @@ def prepare(predictions: Any, targets: Any, activation: Any, ignore_index: int |
         safe, valid, bad = _core.class_labels(
             targets, 2 if binary else classes, ignore_index=ignore_index, what="targets"
         )
-        t = safe[..., None].astype(x.dtype) if binary else jax.nn.one_hot(safe, classes, dtype=x.dtype)
+        if binary:
+            t = safe[..., None].astype(x.dtype)
+        else:
+            t = jax.nn.one_hot(safe, classes, dtype=x.dtype) if one_hot else None
         m = None if valid is None else valid[..., None].astype(x.dtype)
         bad = jnp.any(bad.reshape(shape[0], -1), axis=1)
-        return Prepared(x, t, m, bad)
+        return Prepared(x, t, m, bad, None if binary else safe)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(
             f"{name}: targets must be integer class indices or floating one-hot maps, got {dtype}"
@@ -120,41 +129,99 @@ def activate(x: jax.Array, activation: str | None) -> jax.Array:
 
 # --------------------------------------------------------------------------- the shared core
 
+# Up to this many classes the core works on one [G, N] slice per class: XLA CPU is slow at
+# softmax/reductions over a short channel-last axis (3x for 4 classes; break-even near 10).
+_UNROLL = 8
+
+
+class _Classes(NamedTuple):
+    """The class axis of ``[G, N, C]`` arrays as a list of parts: ``C`` slices ``[G, N]``
+    (``unrolled``) or the whole array."""
+
+    unrolled: bool
+    classes: int
+
+    def split(self, a: jax.Array) -> list[jax.Array]:
+        return [a[..., c] for c in range(self.classes)] if self.unrolled else [a]
+
+    def join(self, parts: list[jax.Array]) -> jax.Array:
+        return jnp.stack(parts, axis=-1) if self.unrolled else parts[0]
+
+    def pixel(self, m: jax.Array) -> jax.Array:
+        """A per-pixel ``[G, N, 1]`` array broadcastable against the parts."""
+        return m[..., 0] if self.unrolled else m
+
+    def fold(self, op: Any, parts: list[jax.Array]) -> jax.Array:
+        """``op`` (``jnp.add``/``jnp.maximum``) over the classes, broadcastable against the parts."""
+        if self.unrolled:
+            return functools.reduce(op, parts)
+        return (jnp.sum if op is jnp.add else jnp.max)(parts[0], axis=-1, keepdims=True)
+
+    def targets(self, t: jax.Array, dtype: Any) -> list[jax.Array]:
+        """Float target parts; integer ``t`` (``[G, N]`` class indices) becomes one-hot parts."""
+        if not jnp.issubdtype(t.dtype, jnp.integer):
+            return self.split(t)
+        if self.unrolled:
+            return [(t == c).astype(dtype) for c in range(self.classes)]
+        return [(t[..., None] == jnp.arange(self.classes, dtype=t.dtype)).astype(dtype)]
+
+    def probabilities(self, x: jax.Array, activation: str | None) -> list[jax.Array]:
+        xs = self.split(x)
+        if activation != "softmax":
+            return [activate(a, activation) for a in xs]
+        top = self.fold(jnp.maximum, xs)
+        es = [jnp.exp(a - top) for a in xs]
+        inv = 1 / self.fold(jnp.add, es)
+        return [e * inv for e in es]
+
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
 def _overlap(x, t, m, activation, squared):
-    """``(I, P, T)`` summed over axis 1 of ``[G, N, C]`` arrays, ``p = activation(x)`` masked by ``m``."""
+    """``(I, P, T)`` summed over axis 1 of ``[G, N, C]`` arrays, ``p = activation(x)`` masked by ``m``.
+
+    ``t`` is a ``[G, N, C]`` float map or ``[G, N]`` integer class indices (no gradient).
+    """
     return _overlap_fwd(x, t, m, activation, squared)[0]
 
 
+def _parts(x, t, m, activation):
+    k = _Classes(x.shape[-1] <= _UNROLL, x.shape[-1])
+    ps, ts = k.probabilities(x, activation), k.targets(t, x.dtype)
+    mk = None if m is None else k.pixel(m)
+    pms, tms = (ps, ts) if m is None else ([p * mk for p in ps], [u * mk for u in ts])
+    return k, ps, ts, mk, pms, tms
+
+
 def _overlap_fwd(x, t, m, activation, squared):
-    p = activate(x, activation)
-    pm, tm = (p, t) if m is None else (p * m, t * m)
-    inter = jnp.sum(pm * tm, axis=1)
-    pred = jnp.sum(jnp.square(pm) if squared else pm, axis=1)
-    true = jnp.sum(jnp.square(tm) if squared else tm, axis=1)
+    k, _, _, _, pms, tms = _parts(x, t, m, activation)
+    inter = k.join([jnp.sum(p * u, axis=1) for p, u in zip(pms, tms)])
+    pred = k.join([jnp.sum(jnp.square(p) if squared else p, axis=1) for p in pms])
+    true = k.join([jnp.sum(jnp.square(u) if squared else u, axis=1) for u in tms])
     return (inter, pred, true), (x, t, m)
 
 
 def _overlap_bwd(activation, squared, res, g):
     x, t, m = res
-    p = activate(x, activation)  # recomputed: cheaper than storing and re-reading it
-    g_i, g_p, g_t = (gi[:, None, :] for gi in g)
-    pm, tm = (p, t) if m is None else (p * m, t * m)
-    d_pm = g_i * tm + (2 * g_p * pm if squared else g_p)
-    d_tm = g_i * pm + (2 * g_t * tm if squared else g_t)
+    # Recomputed: under jit XLA shares it with the forward pass.
+    k, ps, ts, mk, pms, tms = _parts(x, t, m, activation)
+    g_i, g_p, g_t = (k.split(gi[:, None, :]) for gi in g)
+    d_pm = [gi * u + (2 * gp * p if squared else gp) for gi, gp, p, u in zip(g_i, g_p, pms, tms)]
+    d_tm = [gi * p + (2 * gt * u if squared else gt) for gi, gt, p, u in zip(g_i, g_t, pms, tms)]
     d_m = None
     if m is not None:
-        d_m = jnp.sum(d_pm * p + d_tm * t, axis=-1, keepdims=True)
-        d_pm, d_tm = d_pm * m, d_tm * m
+        d_m = k.fold(jnp.add, [dp * p + dt * u for dp, p, dt, u in zip(d_pm, ps, d_tm, ts)])
+        d_m = d_m[..., None] if k.unrolled else d_m
+        d_pm, d_tm = [d * mk for d in d_pm], [d * mk for d in d_tm]
     # Closed-form chain through the activation: one fused pass.
     if activation == "softmax":
-        d_x = p * (d_pm - jnp.sum(d_pm * p, axis=-1, keepdims=True))
+        dot = k.fold(jnp.add, [d * p for d, p in zip(d_pm, ps)])
+        d_x = [p * (d - dot) for d, p in zip(d_pm, ps)]
     elif activation == "sigmoid":
-        d_x = d_pm * p * (1 - p)
+        d_x = [d * p * (1 - p) for d, p in zip(d_pm, ps)]
     else:
         d_x = d_pm
-    return d_x, d_tm, d_m
+    d_t = None if jnp.issubdtype(t.dtype, jnp.integer) else k.join(d_tm)
+    return k.join(d_x), d_t, d_m
 
 
 _overlap.defvjp(_overlap_fwd, _overlap_bwd)
@@ -176,12 +243,14 @@ class _Sums(NamedTuple):
 
 
 def _sums(predictions, targets, *, activation, include_background, ignore_index, squared, batch):
-    prep = prepare(predictions, targets, activation, ignore_index)
+    prep = prepare(predictions, targets, activation, ignore_index, one_hot=False)
     # [G, N, C]: one reduction over a single axis (XLA CPU reduces that ~2x faster than
     # over several spatial axes); G = batch, or 1 with batch=True.
     groups = 1 if batch else prep.x.shape[0]
-    flat = [None if a is None else a.reshape(groups, -1, a.shape[-1]) for a in (prep.x, prep.t, prep.m)]
-    inter, pred, true = _overlap(*flat, activation, squared)
+    x, m = (None if a is None else a.reshape(groups, -1, a.shape[-1]) for a in (prep.x, prep.m))
+    # Integer targets enter the core as [G, N] indices: no one-hot map is materialised.
+    t = prep.t.reshape(x.shape) if prep.labels is None else prep.labels.reshape(x.shape[:-1])
+    inter, pred, true = _overlap(x, t, m, activation, squared)
     if batch:
         inter, pred, true = inter[0], pred[0], true[0]
     if not include_background:
