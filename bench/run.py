@@ -544,7 +544,7 @@ def plot_ratios(results: list[ScenarioResult], path: Path, quick: bool) -> bool:
         return False
     peers = list(dict.fromkeys(p for _, p, _ in bars))
     colors = {p: plt.cm.tab10(i % 10) for i, p in enumerate(peers)}
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.32 * len(bars)))
+    fig, ax = plt.subplots(figsize=(9.5, 1.2 + 0.32 * len(bars)))
     ys = range(len(bars))[::-1]
     ax.barh(list(ys), [r for _, _, r in bars], color=[colors[p] for _, p, _ in bars])
     for y, (_, _, r) in zip(ys, bars):
@@ -555,7 +555,7 @@ def plot_ratios(results: list[ScenarioResult], path: Path, quick: bool) -> bool:
     ax.set_xlabel(f"{SUBJECT} time / peer time (log scale; < 1: {SUBJECT} faster)")
     ax.set_title("jaxloss vs peers, forward + backward" + (" (quick run)" if quick else ""))
     ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colors[p]) for p in peers], labels=peers,
-              fontsize=8, loc="lower right")
+              fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
