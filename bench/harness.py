@@ -37,3 +37,25 @@ class Scenario:
     quick_shape: str
     impls: dict[str, Factory]
     target: str = ""
+
+
+def jax_fwd_bwd(loss: Callable, *arrays: object, argnums: int | tuple[int, ...] = 0) -> Callable[[], object]:
+    """The runner of ``jax.jit(jax.value_and_grad(loss, argnums))`` on ``arrays`` (on device)."""
+    import jax
+
+    step = jax.jit(jax.value_and_grad(loss, argnums=argnums))
+    args = [jax.device_put(a) for a in arrays]
+    return lambda: jax.block_until_ready(step(*args))
+
+
+def torch_fwd_bwd(loss: Callable, *tensors: object) -> Callable[[], object]:
+    """The runner of ``loss(*tensors).backward()``; the caller marks ``requires_grad``."""
+
+    def run():
+        for t in tensors:
+            t.grad = None
+        value = loss(*tensors)
+        value.backward()
+        return value
+
+    return run

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bench.harness import Scenario
+from bench.harness import Scenario, jax_fwd_bwd, torch_fwd_bwd
 
 CE_FULL, CE_QUICK = (4096, 1000), (512, 100)
 FOCAL_FULL, FOCAL_QUICK = (65536, 80), (4096, 80)
@@ -26,26 +26,10 @@ def _focal_inputs(quick: bool):
     return logits, labels
 
 
-def _jax_runner(loss: Callable, logits: np.ndarray) -> Callable[[], object]:
-    import jax
-
-    step = jax.jit(jax.value_and_grad(loss))
-    x = jax.device_put(logits)
-    return lambda: jax.block_until_ready(step(x))
-
-
 def _torch_runner(loss: Callable, logits: np.ndarray) -> Callable[[], object]:
     import torch
 
-    x = torch.tensor(logits, requires_grad=True)
-
-    def run():
-        x.grad = None
-        value = loss(x)
-        value.backward()
-        return value
-
-    return run
+    return torch_fwd_bwd(loss, torch.tensor(logits, requires_grad=True))
 
 
 # --------------------------------------------------------------------------- cross-entropy
@@ -58,7 +42,7 @@ def ce_jaxloss(quick: bool):
 
     logits, labels = _ce_inputs(quick)
     y = jnp.asarray(labels)
-    return _jax_runner(lambda x: jaxloss.softmax_cross_entropy(x, y), logits)
+    return jax_fwd_bwd(lambda x: jaxloss.softmax_cross_entropy(x, y), logits)
 
 
 def ce_optax(quick: bool):
@@ -67,7 +51,7 @@ def ce_optax(quick: bool):
 
     logits, labels = _ce_inputs(quick)
     y = jnp.asarray(labels)
-    return _jax_runner(lambda x: optax.losses.softmax_cross_entropy_with_integer_labels(x, y).mean(), logits)
+    return jax_fwd_bwd(lambda x: optax.losses.softmax_cross_entropy_with_integer_labels(x, y).mean(), logits)
 
 
 def ce_torch(quick: bool):
@@ -89,7 +73,7 @@ def focal_jaxloss(quick: bool):
 
     logits, labels = _focal_inputs(quick)
     y = jnp.asarray(labels)
-    return _jax_runner(lambda x: jaxloss.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0), logits)
+    return jax_fwd_bwd(lambda x: jaxloss.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0), logits)
 
 
 def focal_optax(quick: bool):
@@ -98,7 +82,7 @@ def focal_optax(quick: bool):
 
     logits, labels = _focal_inputs(quick)
     y = jnp.asarray(labels)
-    return _jax_runner(lambda x: optax.losses.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0).mean(), logits)
+    return jax_fwd_bwd(lambda x: optax.losses.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0).mean(), logits)
 
 
 def torchvision_focal(inputs, targets, alpha: float = 0.25, gamma: float = 2.0):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.harness import Scenario
+from bench.harness import Scenario, jax_fwd_bwd, torch_fwd_bwd
 
 SK_FULL, SK_QUICK = 1000, 200
 SK_EPS, SK_TOL, SK_ITERS = 0.1, 1e-4, 1000
@@ -37,14 +37,6 @@ def _samples(quick: bool):
     return rng.standard_normal(n).astype(np.float32), (1.3 * rng.standard_normal(n) + 0.2).astype(np.float32)
 
 
-def _jax_value_and_grad(fn, *arrays):
-    import jax
-
-    step = jax.jit(jax.value_and_grad(fn))
-    args = [jax.device_put(a) for a in arrays]
-    return lambda: jax.block_until_ready(step(*args))
-
-
 # --------------------------------------------------------------------------- sinkhorn
 
 
@@ -61,7 +53,7 @@ def sinkhorn_jaxloss(quick: bool):
             z, yj, epsilon=SK_EPS, tolerance=SK_TOL, max_iterations=SK_ITERS
         ).reg_ot_cost
 
-    return _jax_value_and_grad(cost, x)
+    return jax_fwd_bwd(cost, x)
 
 
 def sinkhorn_ott(quick: bool):
@@ -78,7 +70,7 @@ def sinkhorn_ott(quick: bool):
         geom = pointcloud.PointCloud(z, yj, epsilon=SK_EPS)
         return solver(linear_problem.LinearProblem(geom)).reg_ot_cost
 
-    return _jax_value_and_grad(cost, x)
+    return jax_fwd_bwd(cost, x)
 
 
 # --------------------------------------------------------------------------- wasserstein_1d
@@ -113,7 +105,7 @@ def w1d_jaxloss_grad(quick: bool):
     import jaxloss
 
     u, v = _samples(quick)
-    return _jax_value_and_grad(lambda a, b: jaxloss.wasserstein_1d(a, b), u, v)
+    return jax_fwd_bwd(lambda a, b: jaxloss.wasserstein_1d(a, b), u, v)
 
 
 def w1d_pot_torch(quick: bool):
@@ -121,16 +113,8 @@ def w1d_pot_torch(quick: bool):
     import torch
 
     u, v = _samples(quick)
-    tu = torch.tensor(u, requires_grad=True)
     tv = torch.tensor(v)
-
-    def run():
-        tu.grad = None
-        value = ot.wasserstein_1d(tu, tv, p=1)
-        value.backward()
-        return value
-
-    return run
+    return torch_fwd_bwd(lambda tu: ot.wasserstein_1d(tu, tv, p=1), torch.tensor(u, requires_grad=True))
 
 
 SCENARIOS = [

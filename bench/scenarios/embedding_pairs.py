@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.harness import Scenario
+from bench.harness import Scenario, jax_fwd_bwd, torch_fwd_bwd
 
 HARD_FULL, HARD_QUICK = (1024, 128), (256, 64)
 SEMI_FULL, SEMI_QUICK = (256, 32), (128, 32)
@@ -30,16 +30,13 @@ def _inputs(shape):
 
 
 def _jax(mining: str, shape):
-    import jax
     import jax.numpy as jnp
 
     import jaxloss
 
     x, y = _inputs(shape)
     labels = jnp.asarray(y)
-    step = jax.jit(jax.value_and_grad(lambda e: jaxloss.triplet_loss(e, labels, margin=MARGIN, mining=mining)))
-    e = jax.device_put(x)
-    return lambda: jax.block_until_ready(step(e))
+    return jax_fwd_bwd(lambda e: jaxloss.triplet_loss(e, labels, margin=MARGIN, mining=mining), x)
 
 
 def _pml(miner_name: str, shape):
@@ -52,16 +49,8 @@ def _pml(miner_name: str, shape):
     miner = (miners.BatchHardMiner(distance=distance) if miner_name == "hard"
              else miners.TripletMarginMiner(margin=MARGIN, type_of_triplets="semihard", distance=distance))
     loss_fn = losses.TripletMarginLoss(margin=MARGIN, distance=distance)
-    e = torch.tensor(x, requires_grad=True)
     labels = torch.tensor(y).long()
-
-    def run():
-        e.grad = None
-        value = loss_fn(e, labels, miner(e, labels))
-        value.backward()
-        return value
-
-    return run
+    return torch_fwd_bwd(lambda e: loss_fn(e, labels, miner(e, labels)), torch.tensor(x, requires_grad=True))
 
 
 def hard_jaxloss(quick: bool):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.harness import Scenario
+from bench.harness import Scenario, jax_fwd_bwd, torch_fwd_bwd
 
 FULL, QUICK = (4096, 256, 32768), (512, 64, 4096)  # tokens, hidden dim, vocabulary
 
@@ -27,14 +27,11 @@ def _inputs(quick: bool):
 
 
 def _jax_runner(loss, quick: bool, **kwargs):
-    import jax
     import jax.numpy as jnp
 
     hidden, weight, labels = _inputs(quick)
     y = jnp.asarray(labels)
-    step = jax.jit(jax.value_and_grad(lambda h, w: loss(h, w, y, **kwargs), argnums=(0, 1)))
-    h, w = jax.device_put(hidden), jax.device_put(weight)
-    return lambda: jax.block_until_ready(step(h, w))
+    return jax_fwd_bwd(lambda h, w: loss(h, w, y, **kwargs), hidden, weight, argnums=(0, 1))
 
 
 def unfused_jax_loss(hidden, weight, labels, ignore_index: int = -100):
@@ -64,17 +61,11 @@ def unfused_torch(quick: bool):
     import torch.nn.functional as F
 
     hidden, weight, labels = _inputs(quick)
-    h = torch.tensor(hidden, requires_grad=True)
-    w = torch.tensor(weight, requires_grad=True)
     y = torch.tensor(labels).long()
-
-    def run():
-        h.grad = w.grad = None
-        value = F.cross_entropy(h @ w, y, ignore_index=-100)
-        value.backward()
-        return value
-
-    return run
+    return torch_fwd_bwd(
+        lambda h, w: F.cross_entropy(h @ w, y, ignore_index=-100),
+        torch.tensor(hidden, requires_grad=True), torch.tensor(weight, requires_grad=True),
+    )
 
 
 SCENARIOS = [

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bench.harness import Scenario
+from bench.harness import Scenario, jax_fwd_bwd, torch_fwd_bwd
 
 FULL, QUICK = 1_000_000, 250_000
 
@@ -27,9 +27,7 @@ def _jax(loss: Callable) -> Callable[[bool], Callable[[], object]]:
 
         predictions, targets = _inputs(quick)
         t = jax.device_put(targets)
-        step = jax.jit(jax.value_and_grad(lambda p: loss(p, t)))
-        p = jax.device_put(predictions)
-        return lambda: jax.block_until_ready(step(p))
+        return jax_fwd_bwd(lambda p: loss(p, t), predictions)
 
     return make
 
@@ -43,16 +41,8 @@ def _torch(loss_name: str) -> Callable[[bool], Callable[[], object]]:
 
         loss = getattr(F, loss_name)
         predictions, targets = _inputs(quick)
-        p = torch.tensor(predictions, requires_grad=True)
         t = torch.tensor(targets)
-
-        def run():
-            p.grad = None
-            value = loss(p, t)
-            value.backward()
-            return value
-
-        return run
+        return torch_fwd_bwd(lambda p: loss(p, t), torch.tensor(predictions, requires_grad=True))
 
     return make
 

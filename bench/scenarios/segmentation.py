@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.harness import Scenario
+from bench.harness import Scenario, jax_fwd_bwd, torch_fwd_bwd
 
 DICE_FULL, DICE_QUICK = (2, 48, 48, 48, 4), (2, 16, 16, 16, 4)
 
@@ -18,16 +18,13 @@ def _dice_inputs(quick: bool):
 
 
 def dice_jaxloss(quick: bool):
-    import jax
     import jax.numpy as jnp
 
     import jaxloss
 
     logits, labels = _dice_inputs(quick)
     y = jnp.asarray(labels)
-    step = jax.jit(jax.value_and_grad(lambda x: jaxloss.dice_loss(x, y)))
-    x = jax.device_put(logits)
-    return lambda: jax.block_until_ready(step(x))
+    return jax_fwd_bwd(lambda x: jaxloss.dice_loss(x, y), logits)
 
 
 def dice_monai(quick: bool):
@@ -39,14 +36,7 @@ def dice_monai(quick: bool):
     # MONAI is channel-first: [B, C, D, H, W] logits and [B, 1, D, H, W] labels.
     x = torch.tensor(np.ascontiguousarray(np.moveaxis(logits, -1, 1)), requires_grad=True)
     y = torch.tensor(labels[:, None]).long()
-
-    def run():
-        x.grad = None
-        value = loss(x, y)
-        value.backward()
-        return value
-
-    return run
+    return torch_fwd_bwd(lambda x: loss(x, y), x)
 
 
 SCENARIOS = [
