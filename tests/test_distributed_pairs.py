@@ -8,22 +8,9 @@ global batch; the global ``"mean"``/``"sum"``, the gradients and the per-anchor
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
+from multidevice import run_on_eight_devices
 
-SCRIPT = textwrap.dedent(
-    """
-    import jax, jax.numpy as jnp, numpy as np
-    from jax.sharding import PartitionSpec as P
-    import jaxloss
-
-    jax.config.update("jax_numpy_dtype_promotion", "strict")
-    jax.config.update("jax_numpy_rank_promotion", "raise")
-    assert jax.device_count() == 8, jax.devices()
-    mesh = jax.sharding.Mesh(np.array(jax.devices()), ("d",))
-    rng = np.random.default_rng(0)
+BODY = """
     B, D = 16, 3
     x = rng.standard_normal((B, D)).astype(np.float32)
     labels = rng.integers(0, 4, B).astype(np.int32)
@@ -66,10 +53,7 @@ SCRIPT = textwrap.dedent(
         np.testing.assert_allclose(g, r, rtol=2e-4, atol=2e-6, err_msg=str(i))
     print("OK")
     """
-)
 
 
 def test_axis_name_equals_single_device_on_concatenated_batch():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr
+    run_on_eight_devices(BODY)

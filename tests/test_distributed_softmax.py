@@ -7,22 +7,9 @@ gradients must equal the single-device loss on the concatenated batch.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
+from multidevice import run_on_eight_devices
 
-SCRIPT = textwrap.dedent(
-    """
-    import jax, jax.numpy as jnp, numpy as np
-    from jax.sharding import PartitionSpec as P
-    import jaxloss
-
-    jax.config.update("jax_numpy_dtype_promotion", "strict")
-    jax.config.update("jax_numpy_rank_promotion", "raise")
-    assert jax.device_count() == 8, jax.devices()
-    mesh = jax.sharding.Mesh(np.array(jax.devices()), ("d",))
-    rng = np.random.default_rng(0)
+BODY = """
     B, D = 16, 5
     q, k, n = (rng.standard_normal((B, D)).astype(np.float32) for _ in range(3))
     n2 = rng.standard_normal((B, 2, D)).astype(np.float32)
@@ -72,10 +59,7 @@ SCRIPT = textwrap.dedent(
         np.testing.assert_allclose(jax.jit(none)(*data), expected, rtol=2e-5, atol=1e-6, err_msg=name)
     print("OK")
     """
-)
 
 
 def test_axis_name_equals_single_device_on_concatenated_batch():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr
+    run_on_eight_devices(BODY)
