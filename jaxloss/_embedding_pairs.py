@@ -19,12 +19,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _contracts, _core
-from ._embedding_softmax import _labels, _offset, _reduce, _rows
+from ._embedding_softmax import _labelled_batch, _labels, _reduce, _rows
 from ._registry import register
 from .mining import (
     METRICS,
     distance_matrix,
-    gather_batch,
     hard_pairs,
     hardest,
     label_masks,
@@ -467,13 +466,7 @@ def triplet_loss(
     """
     _contracts.choice(metric, METRICS, "metric")
     _contracts.choice(mining, _MININGS, "mining")
-    _rows(embeddings, "embeddings")
-    n = np.shape(embeddings)[0]
-    _labels(labels, n)
-    (e,) = _core.upcast(embeddings)
-    labels = jnp.asarray(labels)
-    e_all, labels_all = gather_batch((e, labels), axis_name)
-    self_index = _offset(n, axis_name) + jnp.arange(n)
+    e, labels, e_all, labels_all, self_index = _labelled_batch(embeddings, labels, axis_name)
     d = distance_matrix(e, e_all, metric, self_index)
     pos, neg = label_masks(labels, labels_all, self_index)
     m = _core.param(margin, e.dtype)

@@ -190,6 +190,18 @@ def _labels(labels: Any, n: int) -> None:
     _contracts.shape_is(labels, (n,), "labels", "one label per embedding")
 
 
+def _labelled_batch(embeddings: Any, labels: Any, axis_name: str | None):
+    """Checks ``[batch, dim]`` embeddings with one integer label each, upcasts, gathers
+    them over ``axis_name``; returns ``(e, labels, e_all, labels_all, global_index)``."""
+    _rows(embeddings, "embeddings")
+    n = np.shape(embeddings)[0]
+    _labels(labels, n)
+    (e,) = _core.upcast(embeddings)
+    labels = jnp.asarray(labels)
+    e_all, labels_all = gather_batch((e, labels), axis_name)
+    return e, labels, e_all, labels_all, _offset(n, axis_name) + jnp.arange(n)
+
+
 @register(_FAMILY, reference="optax.ntxent (Chen et al. 2020, SimCLR)")
 def ntxent(
     embeddings: Any, labels: Any, *, temperature: Any = 0.07,
@@ -302,17 +314,11 @@ def supervised_contrastive_loss(
       P. Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020,
       https://arxiv.org/abs/2004.11362; pytorch-metric-learning ``SupConLoss``.
     """
-    _rows(embeddings, "embeddings")
-    n = np.shape(embeddings)[0]
-    _labels(labels, n)
-    (e,) = _core.upcast(embeddings)
-    labels = jnp.asarray(labels)
-    e_all, labels_all = gather_batch((e, labels), axis_name)
+    e, labels, e_all, labels_all, index = _labelled_batch(embeddings, labels, axis_name)
     total = e_all.shape[0]
     if total < 2:
         raise ValueError(f"{_core.function_name()}: needs at least 2 embeddings, got shape {e_all.shape}")
     logits = _similarity(e, e_all, "cosine") / _core.param(temperature, e.dtype)
-    index = _offset(n, axis_name) + jnp.arange(n)
     is_self = index[:, None] == jnp.arange(total)[None, :]
     pos = (labels[:, None] == labels_all[None, :]) & ~is_self
     log_prob = logits - jax.nn.logsumexp(jnp.where(is_self, -jnp.inf, logits), axis=1)[:, None]
