@@ -62,6 +62,15 @@ def min_rank(x: Any, minimum: int, what: str) -> None:
         )
 
 
+def nonempty(x: Any, what: str, minimum: int = 1, hint: str = "") -> None:
+    """``x`` has at least ``minimum`` entries along axis 0 (a batch-level loss needs a batch)."""
+    if np.shape(x)[0] < minimum:
+        raise ValueError(
+            f"{function_name()}: {what} has shape {_shape(x)}; at least {minimum} item(s) along "
+            "axis 0 are needed" + (f" ({hint})" if hint else "")
+        )
+
+
 def shape_is(x: Any, expected: Sequence[int | None], what: str, hint: str = "") -> None:
     """``x`` has shape ``expected`` (``None`` entries match any size)."""
     got = _shape(x)

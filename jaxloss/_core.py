@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
@@ -369,6 +370,11 @@ def abs0(x: jax.Array) -> jax.Array:
     return x * jnp.sign(x)
 
 
+def rows(x: jax.Array) -> jax.Array:
+    """``x`` as ``[x.shape[0], -1]``; also for an empty batch, where ``reshape(0, -1)`` fails."""
+    return jnp.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
+
+
 def safe_norm(x: jax.Array, axis: Any = -1, keepdims: bool = False, eps: float = 0.0) -> jax.Array:
     """Euclidean norm with a finite (zero) gradient at ``x = 0``.
 
@@ -376,9 +382,17 @@ def safe_norm(x: jax.Array, axis: Any = -1, keepdims: bool = False, eps: float =
     ``eps = 0``.
     """
     sq = jnp.sum(jnp.square(x), axis=axis, keepdims=keepdims)
-    positive = sq > eps**2
-    # Double where: sqrt'(0) = inf must not reach the gradient.
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1)), jnp.asarray(eps, sq.dtype))
+    return safe_sqrt(sq, floor=eps)
+
+
+def safe_sqrt(x: jax.Array, floor: float = 0.0) -> jax.Array:
+    """``sqrt(x)`` for ``x > floor**2``, ``floor`` below, with a finite gradient at the kink.
+
+    A NaN in ``x`` stays NaN (it is never replaced by ``floor``).
+    """
+    # ~(x <= f^2) keeps NaN on the sqrt branch; the double where keeps sqrt'(0) = inf out of the gradient.
+    positive = ~(x <= floor**2)
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1)), jnp.asarray(floor, x.dtype))
 
 
 def l2_normalize(x: jax.Array, axis: int = -1, eps: float = 1e-12) -> jax.Array:

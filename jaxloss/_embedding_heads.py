@@ -72,10 +72,7 @@ def _head(embeddings: Any, class_weights: Any, labels: Any, where: Any) -> _Head
 
 def _sin(cos: jax.Array) -> jax.Array:
     """``sqrt(1 - cos^2)`` with a finite (zero) gradient at ``cos = +-1``."""
-    sq = 1.0 - jnp.square(cos)
-    positive = sq > 0
-    # Double where: sqrt'(0) = inf must not reach the gradient.
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), 0.0)
+    return _core.safe_sqrt(1.0 - jnp.square(cos))
 
 
 def _arc_margin(cos: jax.Array, margin: jax.Array, easy_margin: bool) -> jax.Array:

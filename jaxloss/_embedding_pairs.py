@@ -194,6 +194,8 @@ def cosine_embedding_loss(
     cos = jnp.sum(a * b, axis=-1) / denominator
     zero = jnp.zeros((), a.dtype)
     loss = jnp.where(y == 1, 1.0 - cos, jnp.where(y == -1, jax.nn.relu(cos - _core.param(margin, a.dtype)), zero))
+    if jnp.issubdtype(y.dtype, jnp.floating):
+        loss = _core.poison(loss, jnp.isnan(y))  # NaN in, NaN out: a NaN target is neither 1 nor -1
     return _core.reduce(loss, reduction, weights=weights, where=where)
 
 
@@ -268,8 +270,9 @@ def batch_contrastive_loss(
         return _core.reduce(pos_loss + neg_loss, "none", weights=weights, where=where)
     if reduction == "sum":
         return _core.reduce(pos_loss + neg_loss, "sum", weights=weights, where=where)
-    return (_core.reduce(pos_loss, "mean", weights=weights, where=where, valid=pos_loss > 0)
-            + _core.reduce(neg_loss, "mean", weights=weights, where=where, valid=neg_loss > 0))
+    # ~(l <= 0): a NaN term is counted (NaN in, NaN out), never dropped as "not positive".
+    return (_core.reduce(pos_loss, "mean", weights=weights, where=where, valid=~(pos_loss <= 0))
+            + _core.reduce(neg_loss, "mean", weights=weights, where=where, valid=~(neg_loss <= 0)))
 
 
 # --------------------------------------------------------------------------- triplets
@@ -284,8 +287,8 @@ def _pnorm(x: jax.Array, p: float) -> jax.Array:
     if p == float("inf"):
         return jnp.max(jnp.abs(x), axis=-1)
     s = jnp.sum(_core.abs0(x) ** p, axis=-1)
-    positive = s > 0
-    # Double where: the root's derivative at 0 is infinite.
+    # Double where: the root's derivative at 0 is infinite; ~(s <= 0) keeps NaN.
+    positive = ~(s <= 0)
     return jnp.where(positive, jnp.where(positive, s, 1.0) ** (1.0 / p), 0.0)
 
 
@@ -467,6 +470,7 @@ def triplet_loss(
     _contracts.choice(metric, METRICS, "metric")
     _contracts.choice(mining, _MININGS, "mining")
     e, labels, e_all, labels_all, self_index = _labelled_batch(embeddings, labels, axis_name)
+    _contracts.nonempty(e_all, "embeddings", hint="triplets are mined within the batch")
     d = distance_matrix(e, e_all, metric, self_index)
     pos, neg = label_masks(labels, labels_all, self_index)
     m = _core.param(margin, e.dtype)

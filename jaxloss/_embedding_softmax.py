@@ -315,9 +315,8 @@ def supervised_contrastive_loss(
       https://arxiv.org/abs/2004.11362; pytorch-metric-learning ``SupConLoss``.
     """
     e, labels, e_all, labels_all, index = _labelled_batch(embeddings, labels, axis_name)
+    _contracts.nonempty(e_all, "embeddings", 2, "each anchor is contrasted with the others")
     total = e_all.shape[0]
-    if total < 2:
-        raise ValueError(f"{_core.function_name()}: needs at least 2 embeddings, got shape {e_all.shape}")
     logits = _similarity(e, e_all, "cosine") / _core.param(temperature, e.dtype)
     is_self = index[:, None] == jnp.arange(total)[None, :]
     pos = (labels[:, None] == labels_all[None, :]) & ~is_self

@@ -39,7 +39,11 @@ def _signed(labels: Any, dtype: Any) -> jax.Array:
     """``{0, 1}`` or ``{-1, +1}`` labels (numeric or boolean) as ``+-1`` in ``dtype``."""
     labels = jnp.asarray(labels)
     positive = labels > jnp.zeros((), labels.dtype)
-    return jnp.where(positive, jnp.ones((), dtype), -jnp.ones((), dtype))
+    signs = jnp.where(positive, jnp.ones((), dtype), -jnp.ones((), dtype))
+    if jnp.issubdtype(labels.dtype, jnp.floating):
+        # A NaN label has no sign: it must reach the loss (NaN in, NaN out), not read as -1.
+        signs = jnp.where(jnp.isnan(labels), jnp.asarray(jnp.nan, dtype), signs)
+    return signs
 
 
 def _binary(scores: Any, labels: Any, where: Any, *, multiclass: bool = False,
@@ -370,13 +374,13 @@ def _ctc_log_likelihood(x, frame_pad, safe, lengths, eps, blank_id):
     batch, dtype = x.shape[0], x.dtype
     # Blank-extended sequence: blank, y1, blank, y2, ..., yN, blank (S = 2N + 1 states).
     blanks = jnp.full_like(safe, blank_id)
-    ext = jnp.concatenate([jnp.stack([blanks, safe], axis=-1).reshape(batch, -1),
+    ext = jnp.concatenate([_core.rows(jnp.stack([blanks, safe], axis=-1)),
                            blanks[:, :1]], axis=1)
     states = ext.shape[1]
     # Skipping the blank between two labels is allowed unless they are equal.
     differs = jnp.concatenate([jnp.zeros((batch, 1), bool), safe[:, 1:] != safe[:, :-1]], axis=1)
-    skip = jnp.concatenate([jnp.stack([jnp.zeros_like(differs), differs], axis=-1)
-                            .reshape(batch, -1), jnp.zeros((batch, 1), bool)], axis=1)
+    skip = jnp.concatenate([_core.rows(jnp.stack([jnp.zeros_like(differs), differs], axis=-1)),
+                            jnp.zeros((batch, 1), bool)], axis=1)
 
     log_probs = jax.nn.log_softmax(x, axis=-1)
     emit = jnp.take_along_axis(
@@ -406,6 +410,12 @@ def _is_padding(paddings: Any) -> jax.Array:
     if paddings.dtype == jnp.bool_:
         return paddings
     return paddings > jnp.asarray(0.5, paddings.dtype)
+
+
+def _nan_rows(paddings: Any) -> jax.Array | bool:
+    """Sequences with a NaN padding flag: their loss is NaN (NaN in, NaN out)."""
+    paddings = jnp.asarray(paddings)
+    return jnp.any(jnp.isnan(paddings), axis=1) if jnp.issubdtype(paddings.dtype, jnp.floating) else False
 
 
 @register(_FAMILY, reference="optax.losses.ctc_loss; torch.nn.functional.ctc_loss",
@@ -495,5 +505,6 @@ def ctc_loss(
     eps = _core.param(log_epsilon, dtype)
 
     log_likelihood = _ctc_log_likelihood(x, frame_pad, safe, lengths, eps, blank_id)
-    loss = _core.poison(-log_likelihood, jnp.any(bad, axis=1))
+    nan_rows = _nan_rows(logit_paddings) | _nan_rows(label_paddings)
+    loss = _core.poison(-log_likelihood, jnp.any(bad, axis=1) | nan_rows)
     return _core.reduce(loss, reduction, weights=weights, where=mask)

@@ -311,6 +311,9 @@ def hinge_discriminator_loss(
 def _relativistic(real, gen, real_target):
     """BCE of ``D(x) - mean D(G(z))`` against ``real_target`` and of the other difference
     against ``1 - real_target``, on logits."""
+    hint = "each output is compared with the mean of the other set"
+    _contracts.nonempty(real.reshape(-1), "real_outputs", hint=hint)
+    _contracts.nonempty(gen.reshape(-1), "generated_outputs", hint=hint)
     real_rel = real - jnp.mean(gen)
     gen_rel = gen - jnp.mean(real)
     bce = lambda z, y: y * jax.nn.softplus(-z) + (1 - y) * jax.nn.softplus(z)  # noqa: E731
@@ -440,7 +443,7 @@ def gradient_penalty(
     eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
     eps = jax.random.uniform(key, eps_shape, real.dtype)
     interpolates = eps * real + (1 - eps) * fake
-    grads = _per_sample_gradients(critic_fn, interpolates).reshape(real.shape[0], -1)
+    grads = _core.rows(_per_sample_gradients(critic_fn, interpolates))
     norms = _core.safe_norm(grads, axis=-1)
     loss = jnp.square(norms - _core.param(target, norms.dtype))
     return _core.reduce(loss, reduction, weights=weights, where=where)
@@ -478,7 +481,7 @@ def r1_penalty(
     _contracts.floating(real=real)
     _contracts.min_rank(real, 1, "real")
     (real,) = _core.upcast(real)
-    grads = _per_sample_gradients(critic_fn, real).reshape(real.shape[0], -1)
+    grads = _core.rows(_per_sample_gradients(critic_fn, real))
     loss = 0.5 * _core.param(gamma, real.dtype) * jnp.sum(jnp.square(grads), axis=-1)
     return _core.reduce(loss, reduction, weights=weights, where=where)
 

@@ -103,11 +103,11 @@ def kl_divergence(
     ax = _contracts.axis_index(axis, jnp.ndim(log_predictions), "log_predictions")
     lq, t = _core.upcast(log_predictions, targets)
     if log_targets:
-        support = t > -jnp.inf
+        support = t != -jnp.inf  # NaN stays in the support (NaN in, NaN out)
         lp = jnp.where(support, t, 0.0)
         p = jnp.exp(lp)
     else:
-        support = t > 0
+        support = ~(t <= 0)  # NaN stays in the support (NaN in, NaN out)
         p = t
         lp = jnp.log(jnp.where(support, t, 1.0))
     loss = jnp.sum(_xlogy_over(p, lp, lq, support), axis=ax)
@@ -434,8 +434,8 @@ def _sliced_batched(x, y, wa, wb, proj, *, p, uniform, batch_ndim):
         xp, yp = (xi @ proj).T, (yi @ proj).T  # [L, n], [L, m]
         per = jax.vmap(lambda s, t: _w1d(s, t, ai, bi, p, uniform))(xp, yp)
         mean = jnp.mean(per)
-        pos = mean > 0
-        # Double where: (.)^(1/p) has an infinite slope at 0 (identical inputs).
+        # Double where: (.)^(1/p) has an infinite slope at 0 (identical inputs); NaN stays NaN.
+        pos = ~(mean <= 0)
         return jnp.where(pos, jnp.where(pos, mean, 1.0) ** (1.0 / p), 0.0)
 
     return batched(one, x, y, wa, wb, batch_ndim=batch_ndim)

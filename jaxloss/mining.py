@@ -116,15 +116,13 @@ def distance_matrix(x: jax.Array, y: jax.Array, metric: str, self_index: Any = N
     yy = jnp.sum(jnp.square(y), axis=1)
     sq = xx[:, None] + yy[None, :] - 2.0 * jnp.matmul(x, y.T, precision="highest")
     # |x|^2 + |y|^2 - 2 x.y can round below 0 for (near-)duplicates.
-    sq = jnp.where(sq > 0, sq, jnp.zeros((), sq.dtype))
+    sq = jnp.maximum(sq, jnp.zeros((), sq.dtype))
     if self_index is not None:
         is_self = jnp.asarray(self_index).astype(jnp.int32)[:, None] == jnp.arange(y.shape[0], dtype=jnp.int32)[None, :]
         sq = jnp.where(is_self, jnp.zeros((), sq.dtype), sq)
     if metric == "squared_euclidean":
         return sq
-    positive = sq > 0
-    # Double where (safe sqrt): sqrt'(0) = inf must not reach the gradient; the gradient at 0 is 0.
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), jnp.zeros((), sq.dtype))
+    return _core.safe_sqrt(sq)
 
 
 @_episodes(2)

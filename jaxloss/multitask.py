@@ -428,9 +428,11 @@ def prior_matching_loss(
     if mask is not None:
         w = jnp.where(mask, w, 0)
     total = jnp.sum(w)
-    mean = jnp.sum(w[:, None] * p, axis=0) / jnp.where(total > 0, total, 1)
-    # xlogy-style double where: zero-prior classes and empty batches stay finite.
-    positive = pi > 0
-    safe_mean = jnp.where(positive & (mean > 0), mean, 1)
-    terms = jnp.where(positive, pi * (jnp.log(jnp.where(positive, pi, 1)) - jnp.log(safe_mean)), 0)
+    nonempty = total > 0
+    mean = jnp.sum(w[:, None] * p, axis=0) / jnp.where(nonempty, total, 1)
+    # xlogy-style double where: zero-prior classes and an empty (all-masked) batch give 0 with zero
+    # gradients; a class with prior > 0 and mean 0 gives +inf, as KL does; NaN stays NaN.
+    live = ~(pi <= 0) & nonempty
+    safe_mean = jnp.where(live, mean, 1)
+    terms = jnp.where(live, pi * (jnp.log(jnp.where(live, pi, 1)) - jnp.log(safe_mean)), 0)
     return terms if reduction == "none" else _core.reduce(terms, "sum")

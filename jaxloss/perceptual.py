@@ -91,7 +91,7 @@ def perceptual_loss(
     dtype, pairs = _feature_pairs(feature_fn, predictions, targets)
     dist = jnp.square if distance == "l2" else _core.abs0
     per_example = sum(
-        w * jnp.mean(dist(a - b).reshape(a.shape[0], -1), axis=1)
+        w * jnp.mean(_core.rows(dist(a - b)), axis=1)
         for w, (a, b) in zip(_layer_weights(layer_weights, len(pairs), dtype), pairs)
     )
     return _core.reduce(per_example, reduction, weights=weights, where=where)

@@ -84,11 +84,14 @@ def bpr_loss(
 
 def _pairwise(pair_loss, scores, labels, where, weights, reduction):
     s, y, mask, w = _lists(scores, labels, where, weights)
-    valid = y[..., :, None] > y[..., None, :]
+    nan = jnp.isnan(y)
+    nan_pair = nan[..., :, None] | nan[..., None, :]
+    # A NaN label compares False with every label: its pairs count, as NaN (NaN in, NaN out).
+    valid = (y[..., :, None] > y[..., None, :]) | nan_pair
     if mask is not None:
         valid = valid & mask[..., :, None] & mask[..., None, :]
         s = _core.sanitize(s, mask)
-    loss = pair_loss(s[..., :, None] - s[..., None, :])
+    loss = _core.poison(pair_loss(s[..., :, None] - s[..., None, :]), nan_pair)
     if w is not None:
         loss = loss * w[..., :, None]
     return _core.reduce(loss, reduction, valid=valid)
@@ -235,7 +238,8 @@ def listmle_loss(
     masked = jnp.where(v_sorted, s_sorted, -jnp.inf)
     lse = jax.lax.cumlogsumexp(masked, axis=masked.ndim - 1, reverse=True)
     terms = jnp.where(v_sorted, s_sorted - jnp.where(v_sorted, lse, 0), 0)
-    per_list = -jnp.sum(terms, axis=-1)
+    # Labels only order the items: a NaN label must reach the list's loss (NaN in, NaN out).
+    per_list = _core.poison(-jnp.sum(terms, axis=-1), jnp.any(jnp.isnan(y) & valid_items, axis=-1))
     if w is not None:
         per_list = per_list * w[..., 0]
     return _list_reduce(per_list, mask, reduction)

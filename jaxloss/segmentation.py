@@ -16,6 +16,7 @@ loss is then a small formula of these sums.
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from typing import Any, NamedTuple
 
@@ -96,7 +97,7 @@ def prepare(
         else:
             t = jax.nn.one_hot(safe, classes, dtype=x.dtype) if one_hot else None
         m = None if valid is None else valid[..., None].astype(x.dtype)
-        bad = jnp.any(bad.reshape(shape[0], -1), axis=1)
+        bad = jnp.any(_core.rows(bad), axis=1)
         return Prepared(x, t, m, bad, None if binary else safe)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(
@@ -242,12 +243,17 @@ class _Sums(NamedTuple):
     bad: jax.Array | None  # broadcastable to the sums
 
 
+def _grouped(a: jax.Array, groups: int, last: int) -> jax.Array:
+    """``a.reshape(groups, -1, last)``, also for an empty batch (where ``-1`` is ambiguous)."""
+    return a.reshape(groups, math.prod(a.shape) // max(groups * last, 1), last)
+
+
 def _sums(predictions, targets, *, activation, include_background, ignore_index, squared, batch):
     prep = prepare(predictions, targets, activation, ignore_index, one_hot=False)
     # [G, N, C]: one reduction over a single axis (XLA CPU reduces that ~2x faster than
     # over several spatial axes); G = batch, or 1 with batch=True.
     groups = 1 if batch else prep.x.shape[0]
-    x, m = (None if a is None else a.reshape(groups, -1, a.shape[-1]) for a in (prep.x, prep.m))
+    x, m = (None if a is None else _grouped(a, groups, a.shape[-1]) for a in (prep.x, prep.m))
     # Integer targets enter the core as [G, N] indices: no one-hot map is materialised.
     t = prep.t.reshape(x.shape) if prep.labels is None else prep.labels.reshape(x.shape[:-1])
     inter, pred, true = _overlap(x, t, m, activation, squared)
@@ -482,8 +488,8 @@ def tversky_loss(
 
 @jax.custom_jvp
 def _focal_power(u: jax.Array, gamma: jax.Array) -> jax.Array:
-    """``max(u, 0) ** gamma`` (``0 ** 0 = 1``)."""
-    pos = u > 0
+    """``max(u, 0) ** gamma`` (``0 ** 0 = 1``); NaN stays NaN."""
+    pos = ~(u <= 0)
     return jnp.where(pos, jnp.where(pos, u, 1) ** gamma, jnp.where(gamma == 0, 1.0, 0.0).astype(u.dtype))
 
 
@@ -492,7 +498,7 @@ def _focal_power_jvp(primals, tangents):
     u, gamma = primals
     du, dgamma = tangents
     out = _focal_power(u, gamma)
-    pos = u > 0
+    pos = ~(u <= 0)
     safe = jnp.where(pos, u, 1)
     one, zero = jnp.ones((), u.dtype), jnp.zeros((), u.dtype)
     # At u = 0 (Tversky index 1) the slope gamma u^(gamma-1) diverges for gamma < 1: the loss is
@@ -703,9 +709,9 @@ def lovasz_softmax_loss(
     n_classes = p.shape[-1]
     groups = p.shape[0] if per_image else 1
     valid = jnp.ones((*p.shape[:-1], 1), bool) if prep.m is None else prep.m > 0
-    errors = _core.abs0(prep.t - p).reshape(groups, -1, n_classes)
-    fg = prep.t.reshape(groups, -1, n_classes)
-    valid = valid.reshape(groups, -1, 1)
+    errors = _grouped(_core.abs0(prep.t - p), groups, n_classes)
+    fg = _grouped(prep.t, groups, n_classes)
+    valid = _grouped(valid, groups, 1)
     losses = _lovasz_extension(errors, fg, valid)  # [G, C]
     counted = jnp.any(valid, axis=1)  # [G, 1]
     if classes == "present":
@@ -773,7 +779,7 @@ def lovasz_hinge_loss(
         safe, valid, bad = _core.class_labels(targets, 2, ignore_index=ignore_index, what="targets")
         (x,) = _core.upcast(logits)
         t = safe.astype(x.dtype)
-        bad = jnp.any(bad.reshape(x.shape[0], -1), axis=1)
+        bad = jnp.any(_core.rows(bad), axis=1)
     else:
         x, t = _core.upcast(logits, targets)
         if ignore_index is not None:
@@ -781,9 +787,9 @@ def lovasz_hinge_loss(
             t = jnp.where(valid, t, 0)
     groups = x.shape[0] if per_image else 1
     valid = jnp.ones(x.shape, bool) if valid is None else valid
-    errors = jax.nn.relu(1 - x * (2 * t - 1)).reshape(groups, -1, 1)
-    valid = valid.reshape(groups, -1, 1)
-    loss = _lovasz_extension(errors, t.reshape(groups, -1, 1), valid)[:, 0]
+    errors = _grouped(jax.nn.relu(1 - x * (2 * t - 1)), groups, 1)
+    valid = _grouped(valid, groups, 1)
+    loss = _lovasz_extension(errors, _grouped(t, groups, 1), valid)[:, 0]
     ok = jnp.any(valid, axis=(1, 2))
     if not per_image:
         loss, ok = loss[0], ok[0]
