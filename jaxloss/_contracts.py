@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import chex
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -71,14 +72,20 @@ def nonempty(x: Any, what: str, minimum: int = 1, hint: str = "") -> None:
         )
 
 
-def shape_is(x: Any, expected: Sequence[int | None], what: str, hint: str = "") -> None:
-    """``x`` has shape ``expected`` (``None`` entries match any size)."""
+def shape_is(
+    x: Any, expected: Sequence[int | None], what: str, hint: str = "", like: dict[str, Any] | None = None
+) -> None:
+    """``x`` has shape ``expected`` (``None`` entries match any size).
+
+    ``like`` names the arguments ``expected`` was derived from; the message shows their shapes.
+    """
     got = _shape(x)
     ok = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected, got))
     if not ok:
         want = tuple("*" if e is None else e for e in expected)
+        related = f" (from {_describe(like)})" if like else ""
         raise ValueError(
-            f"{function_name()}: {what} has shape {got} but shape {want} is expected"
+            f"{function_name()}: {what} has shape {got} but shape {want} is expected{related}"
             + (f"; {hint}" if hint else "")
         )
 
@@ -116,6 +123,17 @@ def axis_index(axis: int, ndim: int, what: str) -> int:
             f"{function_name()}: axis={axis} is out of range for {what} of rank {ndim}"
         )
     return axis % ndim
+
+
+def prng_key(key: Any, what: str = "key") -> None:
+    """``key`` is a PRNG key: typed (``jax.random.key``) or raw ``uint32`` (``jax.random.PRNGKey``)."""
+    dt = _dtype(key)
+    typed = jnp.issubdtype(dt, jax.dtypes.prng_key)
+    if not (typed and np.ndim(key) == 0) and not (dt == jnp.uint32 and _shape(key) == (2,)):
+        raise TypeError(
+            f"{function_name()}: {what} must be one PRNG key (jax.random.key(0) or "
+            f"jax.random.PRNGKey(0)), got dtype {dt} with shape {_shape(key)}"
+        )
 
 
 def choice(value: Any, options: Sequence[Any], what: str) -> None:

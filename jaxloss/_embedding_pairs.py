@@ -66,7 +66,8 @@ def _pair_inputs(x1: Any, x2: Any, y: Any, what: str) -> None:
     _contracts.floating(x1=x1, x2=x2)
     _contracts.min_rank(x1, 1, "x1")
     _contracts.same_shape(x1=x1, x2=x2)
-    _contracts.shape_is(y, np.shape(x1)[:-1], what, "one entry per pair (x1 without its last axis)")
+    _contracts.shape_is(y, np.shape(x1)[:-1], what, "one entry per pair (x1 without its last axis)",
+                        like={"x1": x1})
 
 
 @register(_FAMILY, reference="Hadsell, Chopra, LeCun 2006 (contrastive loss)")
@@ -256,7 +257,7 @@ def batch_contrastive_loss(
     _core.check_reduction(reduction)
     _rows(embeddings, "embeddings")
     n = np.shape(embeddings)[0]
-    _labels(labels, n)
+    _labels(labels, embeddings)
     (e,) = _core.upcast(embeddings)
     labels = jnp.asarray(labels)
     d = distance_matrix(e, e, metric, jnp.arange(n))

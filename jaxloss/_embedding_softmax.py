@@ -172,7 +172,8 @@ def infonce_loss(
             raise ValueError(f"{_core.function_name()}: symmetric=True requires diagonal positives "
                              "(positive_indices=None)")
         _contracts.integer(positive_indices=positive_indices)
-        _contracts.shape_is(positive_indices, (n,), "positive_indices", "one key index per query")
+        _contracts.shape_is(positive_indices, (n,), "positive_indices", "one key index per query",
+                            like={"queries": queries})
         target, _, bad = _core.class_labels(positive_indices, k_all.shape[0], what="positive_indices")
     logits = _similarity(q, k_all, similarity) / temp
     loss = jax.nn.logsumexp(logits, axis=1) - _take(logits, target)
@@ -185,9 +186,10 @@ def infonce_loss(
 # --------------------------------------------------------------------------- NT-Xent
 
 
-def _labels(labels: Any, n: int) -> None:
+def _labels(labels: Any, embeddings: Any) -> None:
     _contracts.integer(labels=labels)
-    _contracts.shape_is(labels, (n,), "labels", "one label per embedding")
+    _contracts.shape_is(labels, np.shape(embeddings)[:1], "labels", "one label per embedding",
+                        like={"embeddings": embeddings})
 
 
 def _labelled_batch(embeddings: Any, labels: Any, axis_name: str | None):
@@ -195,7 +197,7 @@ def _labelled_batch(embeddings: Any, labels: Any, axis_name: str | None):
     them over ``axis_name``; returns ``(e, labels, e_all, labels_all, global_index)``."""
     _rows(embeddings, "embeddings")
     n = np.shape(embeddings)[0]
-    _labels(labels, n)
+    _labels(labels, embeddings)
     (e,) = _core.upcast(embeddings)
     labels = jnp.asarray(labels)
     e_all, labels_all = gather_batch((e, labels), axis_name)
@@ -247,7 +249,7 @@ def ntxent(
     """
     _rows(embeddings, "embeddings")
     n = np.shape(embeddings)[0]
-    _labels(labels, n)
+    _labels(labels, embeddings)
     (e,) = _core.upcast(embeddings)
     s = _similarity(e, e, "cosine") / _core.param(temperature, e.dtype)
     labels = jnp.asarray(labels)
@@ -385,7 +387,8 @@ def multiple_negatives_ranking_loss(
         _contracts.rank(negatives, {2, 3}, "negatives", "[m, dim] or [batch, k, dim]")
         if np.ndim(negatives) == 3:
             _contracts.shape_is(negatives, (np.shape(anchors)[0], None, None), "negatives",
-                                "[batch, k, dim] needs one row of k negatives per anchor")
+                                "[batch, k, dim] needs one row of k negatives per anchor",
+                                like={"anchors": anchors})
         _same_dim(anchors=anchors, negatives=negatives)
     a, p, neg = _core.upcast(anchors, positives, negatives)
     n = a.shape[0]

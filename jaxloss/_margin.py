@@ -67,16 +67,16 @@ def _is_multiclass(scores: Any, labels: Any) -> bool:
         np.ndim(labels) == np.ndim(scores) - 1
 
 
-def _multiclass(scores: Any, labels: Any, where: Any):
+def _multiclass(scores: Any, labels: Any, where: Any, what: str = "scores"):
     """Checks ``[..., C]`` scores with ``[...]`` integer labels; returns scores, safe, bad, mask."""
-    _contracts.floating(scores=scores)
+    _contracts.floating(**{what: scores})
     _contracts.integer(labels=labels)
-    _contracts.min_rank(scores, 1, "scores")
+    _contracts.min_rank(scores, 1, what)
     shape = tuple(np.shape(scores))
     if tuple(np.shape(labels)) != shape[:-1]:
         raise ValueError(
-            f"{_core.function_name()}: labels has shape {tuple(np.shape(labels))} but scores has "
-            f"shape {shape}; integer labels must have scores.shape without the last (class) axis"
+            f"{_core.function_name()}: labels has shape {tuple(np.shape(labels))} but {what} has "
+            f"shape {shape}; integer labels must have {what}.shape without the last (class) axis"
         )
     (s,) = _core.upcast(scores)
     mask = None if where is None else _core.broadcast(where, shape[:-1], "where", dtype=bool)
@@ -349,7 +349,7 @@ def sparsemax_loss(
       JMLR 2020; optax ``sparsemax_loss`` and ``multiclass_sparsemax_loss``.
     """
     if _is_multiclass(logits, labels):
-        s, safe, bad, mask = _multiclass(logits, labels, where)
+        s, safe, bad, mask = _multiclass(logits, labels, where, what="logits")
         prob = _sparsemax(s)
         loss = jnp.sum(prob * s, axis=-1) - _take(s, safe) + 0.5 * (1 - jnp.sum(prob * prob, -1))
         loss = _core.poison(loss, bad)
@@ -487,10 +487,10 @@ def ctc_loss(
     _contracts.rank(labels, 2, "labels", "[batch, max_label_length]")
     batch, _, num_classes = np.shape(logits)
     _contracts.shape_is(logit_paddings, np.shape(logits)[:2], "logit_paddings",
-                        "one padding flag per frame of logits [B, T, K]")
-    _contracts.shape_is(labels, (batch, None), "labels", f"logits has batch size {batch}")
+                        "one padding flag per frame of logits [B, T, K]", like={"logits": logits})
+    _contracts.shape_is(labels, (batch, None), "labels", like={"logits": logits})
     _contracts.shape_is(label_paddings, np.shape(labels), "label_paddings",
-                        "one padding flag per label")
+                        "one padding flag per label", like={"labels": labels})
     if not 0 <= blank_id < num_classes:
         raise ValueError(f"{name}: blank_id={blank_id} is outside [0, {num_classes})")
 

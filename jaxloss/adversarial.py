@@ -441,6 +441,7 @@ def gradient_penalty(
     _contracts.min_rank(real, 1, "real")
     real, fake = _core.upcast(real, fake)
     eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    _contracts.prng_key(key)
     eps = jax.random.uniform(key, eps_shape, real.dtype)
     interpolates = eps * real + (1 - eps) * fake
     grads = _core.rows(_per_sample_gradients(critic_fn, interpolates))
@@ -568,6 +569,8 @@ def pgd_perturbation(
     x = jax.lax.stop_gradient(jnp.asarray(inputs))
     eps = _core.param(epsilon, x.dtype)
     alpha = _core.param(step_size, x.dtype)
+    if random_start:
+        _contracts.prng_key(key)
     start = x + jax.random.uniform(key, x.shape, x.dtype, -1, 1) * eps if random_start else x
     grad = jax.grad(lambda z: jnp.sum(loss_fn(z)))
 
@@ -697,7 +700,7 @@ def trades_loss(
     _contracts.shape_is(
         clean_logits, (x.shape[0], None), "logits_fn(inputs)", "logits_fn must return [batch, classes]"
     )
-    _contracts.shape_is(labels, (x.shape[0],), "labels")
+    _contracts.shape_is(labels, (x.shape[0],), "labels", like={"inputs": inputs})
     target = jax.lax.stop_gradient(clean_logits)
     kl_grad = jax.grad(lambda z: jnp.sum(_kl_rows(target, logits_fn(z))))
     x0 = jax.lax.stop_gradient(x)
@@ -706,6 +709,7 @@ def trades_loss(
         z = z + alpha * jnp.sign(kl_grad(z))
         return _clip(jnp.clip(z, x0 - eps, x0 + eps), clip_min, clip_max)
 
+    _contracts.prng_key(key)
     start = x0 + 0.001 * jax.random.normal(key, x.shape, x.dtype)
     start = _clip(jnp.clip(start, x0 - eps, x0 + eps), clip_min, clip_max)
     adv = jax.lax.stop_gradient(jax.lax.fori_loop(0, steps, body, start))

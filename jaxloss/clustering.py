@@ -60,7 +60,8 @@ def kmeans_loss(
     """
     _contracts.rank(points, 2, "points", "expected [N, D]")
     _contracts.rank(centroids, 2, "centroids", "expected [K, D]")
-    _contracts.shape_is(centroids, (None, jnp.shape(points)[1]), "centroids", "same feature size as points")
+    _contracts.shape_is(centroids, (None, jnp.shape(points)[1]), "centroids", "same feature size as points",
+                        like={"points": points})
     _contracts.floating(points=points, centroids=centroids)
     x, c = _core.upcast(points, centroids)
     x = _core.sanitize(x, None if where is None else _core.broadcast(where, (x.shape[0],), "where", bool)[:, None])
@@ -116,7 +117,8 @@ def spectral_clustering_loss(
     _core.check_reduction(reduction)
     _contracts.rank(embeddings, 2, "embeddings", "expected [N, K]")
     n = jnp.shape(embeddings)[0]
-    _contracts.shape_is(affinity, (n, n), "affinity", "expected [N, N] for N embeddings")
+    _contracts.shape_is(affinity, (n, n), "affinity", "expected [N, N] for N embeddings",
+                        like={"embeddings": embeddings})
     _contracts.floating(embeddings=embeddings)
     y, w = _core.upcast(embeddings, affinity)
     if normalized:

@@ -491,6 +491,7 @@ def sliced_wasserstein(
     if projections is None:
         if key is None:
             raise ValueError(f"{_core.function_name()}: pass a PRNG key or projections")
+        _contracts.prng_key(key)
         proj = random_projections(key, d, num_projections, x.dtype)
     else:
         _contracts.shape_is(projections, (d, None), "projections", "[d, num_projections]")

@@ -283,8 +283,8 @@ def fused_linear_cross_entropy(
     dim, vocab = np.shape(weight)
     _contracts.shape_is(hidden, (*np.shape(hidden)[:-1], dim), "hidden",
                         hint=f"its last axis must be weight.shape[0] = {dim} (weight has shape {(dim, vocab)})")
-    _contracts.shape_is(labels, np.shape(hidden)[:-1], "labels",
-                        hint=f"labels must have hidden.shape[:-1] (hidden has shape {np.shape(hidden)})")
+    _contracts.shape_is(labels, np.shape(hidden)[:-1], "labels", hint="labels must have hidden.shape[:-1]",
+                        like={"hidden": hidden})
     if bias is not None:
         _contracts.shape_is(bias, (vocab,), "bias", hint=f"bias must be [V] with V = {vocab}")
     if chunk_size is not None and (not isinstance(chunk_size, int | np.integer) or chunk_size < 1):

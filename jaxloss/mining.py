@@ -88,7 +88,7 @@ def _check_labels(distances: Any, labels: Any) -> None:
     n = np.shape(distances)[0]
     _contracts.shape_is(distances, (n, n), "distances", "a square [batch, batch] matrix")
     _contracts.integer(labels=labels)
-    _contracts.shape_is(labels, (n,), "labels", "one label per row of distances")
+    _contracts.shape_is(labels, (n,), "labels", "one label per row of distances", like={"distances": distances})
 
 
 def _rows_of(x: jax.Array, index: jax.Array) -> jax.Array:

@@ -420,7 +420,7 @@ def prior_matching_loss(
     """
     _core.check_reduction(reduction)
     _contracts.rank(probs, 2, "probs", "expected [batch, classes]")
-    _contracts.shape_is(prior, (jnp.shape(probs)[1],), "prior", "one probability per class")
+    _contracts.shape_is(prior, (jnp.shape(probs)[1],), "prior", "one probability per class", like={"probs": probs})
     _contracts.floating(probs=probs)
     p, pi = _core.upcast(probs, prior)
     mask = _core.combine_masks((p.shape[0],), where)
