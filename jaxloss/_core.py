@@ -282,6 +282,7 @@ def class_labels(
     *,
     ignore_index: int | None = None,
     what: str = "labels",
+    like: dict[str, Any] | None = None,
 ) -> tuple[jax.Array, jax.Array | None, jax.Array]:
     """Validates integer class labels.
 
@@ -289,7 +290,8 @@ def class_labels(
     0 so it can index; ``valid`` is ``labels != ignore_index`` (``None`` without
     ``ignore_index``); ``bad`` marks out-of-range labels that are not ignored.
     Concrete bad labels raise ``ValueError``; traced ones must be turned into
-    NaN by the caller with :func:`poison` (never a finite wrong loss).
+    NaN by the caller with :func:`poison` (never a finite wrong loss). ``like``
+    names the arguments ``num_classes`` comes from; the message shows their shapes.
     """
     labels = jnp.asarray(labels)
     valid = None if ignore_index is None else labels != ignore_index
@@ -299,9 +301,10 @@ def class_labels(
         found = np.asarray(labels)[np.asarray(bad)]
         if found.size:
             hint = "" if ignore_index is None else f" and not ignore_index={ignore_index}"
+            source = "".join(f"; {k} has shape {tuple(np.shape(v))}" for k, v in (like or {}).items())
             raise ValueError(
                 f"{function_name()}: {what} must lie in [0, {num_classes}){hint}; "
-                f"found {found.size} entries outside, e.g. {found[:5].tolist()}"
+                f"found {found.size} entries outside, e.g. {found[:5].tolist()}{source}"
             )
     elif _CHECKING.get():
         checkify.check(

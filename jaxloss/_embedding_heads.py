@@ -54,7 +54,7 @@ def _examples(embeddings: Any, labels: Any, other: Any, what: str, layout: str, 
     n = np.shape(embeddings)[0]
     _contracts.shape_is(labels, (n,), "labels", "one class index (or -1 to ignore) per embedding",
                         like={"embeddings": embeddings})
-    safe, valid, bad = _core.class_labels(labels, classes, ignore_index=_IGNORE)
+    safe, valid, bad = _core.class_labels(labels, classes, ignore_index=_IGNORE, like={what: other})
     mask = None if where is None else _core.broadcast(where, (n,), "where", dtype=bool)
     x, other = _core.upcast(embeddings, other)
     x = _core.sanitize(x, None if mask is None else mask[:, None])

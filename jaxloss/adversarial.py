@@ -698,7 +698,8 @@ def trades_loss(
     alpha = eps / 4 if step_size is None else _core.param(step_size, x.dtype)
     clean_logits = logits_fn(x)
     _contracts.shape_is(
-        clean_logits, (x.shape[0], None), "logits_fn(inputs)", "logits_fn must return [batch, classes]"
+        clean_logits, (x.shape[0], None), "logits_fn(inputs)", "logits_fn must return [batch, classes]",
+        like={"inputs": inputs},
     )
     _contracts.shape_is(labels, (x.shape[0],), "labels", like={"inputs": inputs})
     target = jax.lax.stop_gradient(clean_logits)

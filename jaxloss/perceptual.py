@@ -9,6 +9,7 @@ gradient.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +119,7 @@ def gram_matrix(features: jax.Array) -> jax.Array:
       Networks", CVPR 2016.
     """
     b, c = features.shape[0], features.shape[-1]
-    flat = features.reshape(b, -1, c)
+    flat = features.reshape(b, math.prod(features.shape[1:-1]), c)
     return jnp.einsum("bnc,bnd->bcd", flat, flat) / (flat.shape[1] * c)
 
 

@@ -1,0 +1,333 @@
+"""Hostile inputs, for every registered loss.
+
+Each probe perturbs one positional array argument of the spec's call (see
+``tests/specs``): wrong rank, mismatched batch size, wrong dtype, an empty
+batch, NaN, inf, out-of-range integer labels, all-zero inputs and extreme
+magnitudes. The outcome must be either a correct result or a ``ValueError`` /
+``TypeError`` whose message names the function, the argument and what it
+received: never an internal error, a silent broadcast or a finite wrong value.
+
+Where a perturbation is legitimately accepted (an elementwise loss of a single
+argument takes any shape; identity labels take any integer), the case is listed
+in ``ACCEPTS`` with the reason, and the test then checks that the result is
+right rather than that an error is raised.
+
+NaN policy (README, "Numerics"): a NaN in any floating input the loss reads
+makes the loss NaN; it is never hidden by a guard, a comparison or a mining
+step. Entries excluded by ``where``/``ignore_index`` are the exception: they
+contribute nothing, NaN included (tested in ``test_contract.py``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import jax
+import numpy as np
+import pytest
+from specs import all_specs
+
+import jaxloss
+
+SPECS = all_specs()
+NAMES = sorted(jaxloss.available())
+
+_SINGLE = "a single argument of any shape: every shape is valid"
+_SETS = "the two arguments are independent sets (real and generated): their sizes need not match"
+_MODEL = "the input only reaches the loss through the user's model, which accepts any batch"
+_IDS = "labels are identities, not class indices: any integer is a valid label"
+_SIZES = "independent sets of points / items, so their sizes need not match"
+_BINARY_NUM = "binary or relevance labels may be numeric of any dtype (read as numbers)"
+
+# (loss, argument, probe) -> why the perturbed call is valid. The result is then checked:
+# rank/batch probes must stay finite; dtype probes must equal the call with the same values as
+# float32 (or int32); out-of-range probes on identity labels must equal a relabelling.
+ACCEPTS: dict[tuple[str, str, str], str] = {
+    **{(n, "params", p): _SINGLE for n in ("l1_regularization", "l2_regularization", "elastic_net")
+       for p in ("rank_up", "rank_down", "batch_short")},
+    **{(n, a, p): _SETS
+       for n in ("hinge_discriminator_loss", "least_squares_discriminator_loss", "minimax_discriminator_loss",
+                 "relativistic_average_discriminator_loss", "relativistic_average_generator_loss",
+                 "wasserstein_discriminator_loss")
+       for a in ("real_outputs", "generated_outputs") for p in ("rank_up", "rank_down", "batch_short")},
+    **{(n, "generated_outputs", p): _SINGLE
+       for n in ("hinge_generator_loss", "least_squares_generator_loss", "minimax_generator_loss",
+                 "nonsaturating_generator_loss", "wasserstein_generator_loss")
+       for p in ("rank_up", "rank_down", "batch_short")},
+    **{("adversarial_loss", "inputs", p): _MODEL for p in ("rank_up", "rank_down", "batch_short")},
+    **{("r1_penalty", "real", p): _MODEL for p in ("rank_up", "rank_down", "batch_short")},
+    ("ge2e_loss", "embeddings", "batch_short"): "fewer speakers is a valid [speakers, utterances, dim] batch",
+    ("kmeans_loss", "points", "batch_short"): _SIZES,
+    ("kmeans_loss", "centroids", "batch_short"): _SIZES,
+    ("prior_matching_loss", "probs", "batch_short"): "fewer examples is a valid [batch, classes] batch",
+    ("total_variation_loss", "images", "batch_short"): _SINGLE,
+    ("multiple_negatives_ranking_loss", "negatives", "rank_down"): (
+        "[batch, k, dim] minus its batch axis is [m, dim]: negatives shared by every anchor"),
+    **{(n, "labels", p): _IDS for n in ("batch_contrastive_loss", "ntxent", "supervised_contrastive_loss",
+                                         "triplet_loss") for p in ("oob_hi", "oob_neg")},
+}
+# Dtype probes that are accepted when the result equals the float (or int) call: numeric labels,
+# targets and task values may be integers.
+DTYPE_OK_ARGS = {"targets", "labels", "y", "similar", "negative_scores", "x2", "logit_paddings",
+                 "label_paddings", "grad_norms", "task_losses", "initial_losses", "losses",
+                 "log_variances", "weights", "prior", "affinity"}
+
+# (loss, argument, probe) whose value there is not finite in exact arithmetic, with the reason.
+NOT_FINITE: dict[tuple[str, str, str], str] = {
+    ("gradnorm_loss", "task_losses", "zeros"): "r_i = (L_i/L_i0) / mean_j(L_j/L_j0) is 0/0 when every L_i = 0",
+    ("gradnorm_loss", "initial_losses", "zeros"): "L_i / L_i0 divides by the initial losses",
+    ("prior_matching_loss", "probs", "zeros"): "KL(prior || mean prediction) is +inf when a class is never predicted",
+    ("poisson_nll_loss", "inputs", "extreme"): "log_input=True: exp(1e4) is beyond float range (the loss is +inf)",
+}
+# Losses whose positional arrays are all independent batches: the empty probe empties every one.
+EMPTY_EVERY_ARRAY = {"hinge_discriminator_loss", "least_squares_discriminator_loss", "minimax_discriminator_loss",
+                     "wasserstein_discriminator_loss", "relativistic_average_discriminator_loss",
+                     "relativistic_average_generator_loss"}
+
+
+def _params(name: str) -> list[str]:
+    sig = inspect.signature(jaxloss.get(name))
+    return [p.name for p in sig.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+
+
+def _call(name, args, reduction="mean"):
+    spec = SPECS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return spec.output(jaxloss.get(name)(*args, **spec.kwargs, reduction=reduction))
+
+
+def _is_array(a) -> bool:
+    return isinstance(a, np.ndarray)
+
+
+def _is_float(a) -> bool:
+    return _is_array(a) and np.issubdtype(a.dtype, np.floating)
+
+
+def _is_int(a) -> bool:
+    return _is_array(a) and np.issubdtype(a.dtype, np.signedinteger)
+
+
+def _value(out) -> np.ndarray:
+    return np.asarray(jax.tree.leaves(out)[0], np.float64)
+
+
+def _outcome(name, args, reduction="mean"):
+    """``("ok", value)`` or ``("error", message)``; any other exception propagates (a defect)."""
+    try:
+        return "ok", _value(_call(name, args, reduction))
+    except (ValueError, TypeError) as e:
+        return "error", f"{type(e).__name__}: {e}"
+
+
+def _replace(args, i, new):
+    full = list(args)
+    full[i] = new
+    return tuple(full)
+
+
+def _check_error(problems, label, message, name, arg, shape=None):
+    for needle, what in ((name, "function"), (arg, "argument")):
+        if needle not in message:
+            problems.append(f"{label}: error does not name the {what} ({needle!r}): {message}")
+    # A scalar's "()" is not required: the message may describe it as one task / one item.
+    if shape is not None and len(shape) and str(tuple(shape)) not in message:
+        problems.append(f"{label}: error does not show the received shape {tuple(shape)}: {message}")
+
+
+def _shape_probes(a):
+    probes = {"rank_up": a[..., None]}
+    if a.ndim >= 1:
+        probes["rank_down"] = a[0]
+        if a.shape[0] > 1:
+            probes["batch_short"] = a[:-1]
+    return probes
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wrong_shapes_raise_named_errors(name):
+    spec = SPECS[name]
+    args = spec.make(np.random.default_rng(0))
+    names = _params(name)
+    problems = []
+    for i, a in enumerate(args):
+        if not _is_array(a) or a.dtype == np.uint32:  # raw PRNG keys: tested in test_prng_keys_checked
+            continue
+        arg = names[i]
+        for probe, new in _shape_probes(a).items():
+            label = f"{arg}.{probe} {a.shape}->{new.shape}"
+            kind, result = _outcome(name, _replace(args, i, new))
+            reason = ACCEPTS.get((name, arg, probe))
+            if reason is None and kind == "ok":
+                problems.append(f"{label}: accepted silently (value {result})")
+            elif reason is None:
+                _check_error(problems, label, result, name, arg, new.shape)
+            elif kind == "error":
+                problems.append(f"{label}: raised although valid ({reason}): {result}")
+            elif not np.all(np.isfinite(result)):
+                problems.append(f"{label}: valid input gave {result}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wrong_dtypes_raise_or_match_the_cast_call(name):
+    spec = SPECS[name]
+    args = spec.make(np.random.default_rng(0))
+    names = _params(name)
+    problems = []
+    for i, a in enumerate(args):
+        if _is_float(a):
+            probe, new, same = "int", a.astype(np.int32), a.astype(np.int32).astype(np.float32)
+        elif _is_int(a):
+            probe, new, same = "float", a.astype(np.float32), a
+        else:
+            continue
+        arg = names[i]
+        label = f"{arg}.{probe} ({a.dtype}->{new.dtype})"
+        kind, result = _outcome(name, _replace(args, i, new))
+        if kind == "error":
+            _check_error(problems, label, result, name, arg)
+            # Float labels are a valid other form (probabilities, one-hot): then the shape is at fault.
+            if str(new.dtype) not in result and str(new.shape) not in result:
+                problems.append(f"{label}: error shows neither the received dtype nor shape: {result}")
+            continue
+        if arg not in DTYPE_OK_ARGS:
+            problems.append(f"{label}: accepted {new.dtype} for {arg} (value {result})")
+            continue
+        expected = _value(_call(name, _replace(args, i, same)))
+        if not np.allclose(result, expected, rtol=1e-5, atol=1e-6, equal_nan=True):
+            problems.append(f"{label}: {result} differs from the call with {same.dtype} values {expected}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nan_in_gives_nan_out(name):
+    spec = SPECS[name]
+    args = spec.make(np.random.default_rng(0))
+    names = _params(name)
+    problems = []
+    for i, a in enumerate(args):
+        if not _is_float(a) or a.size == 0:
+            continue
+        for bad in (np.nan, np.inf, -np.inf):
+            new = a.copy()
+            new.flat[0] = bad
+            kind, result = _outcome(name, _replace(args, i, new))
+            label = f"{names[i]}[0] = {bad}"
+            if kind == "error":
+                problems.append(f"{label}: raised {result}")
+            elif np.isnan(bad) and not np.all(np.isnan(result)):
+                problems.append(f"{label}: NaN hidden, the loss is {result}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_out_of_range_labels_raise_or_are_identities(name):
+    spec = SPECS[name]
+    args = spec.make(np.random.default_rng(0))
+    names = _params(name)
+    problems = []
+    for i, a in enumerate(args):
+        if not _is_int(a) or a.size == 0:
+            continue
+        arg = names[i]
+        for probe, value in (("oob_hi", 10**6), ("oob_neg", -7)):
+            new = a.copy()
+            new.flat[0] = value
+            label = f"{arg}[0] = {value}"
+            kind, result = _outcome(name, _replace(args, i, new))
+            reason = ACCEPTS.get((name, arg, probe))
+            if reason is None:
+                if kind == "ok":
+                    problems.append(f"{label}: accepted (value {result}); out-of-range labels must raise")
+                else:
+                    _check_error(problems, label, result, name, arg)
+                continue
+            relabelled = a.copy()
+            relabelled.flat[0] = a.max() + 1
+            expected = _value(_call(name, _replace(args, i, relabelled)))
+            if kind == "error" or not np.allclose(result, expected, rtol=1e-5, atol=1e-6):
+                problems.append(f"{label}: {result}, but relabelling with an unused id gives {expected}")
+    assert not problems, "\n".join(problems)
+
+
+def _finite_value_and_grads(name, args):
+    diff = SPECS[name].diff
+
+    def f(*xs):
+        full = list(args)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return _call(name, tuple(full))
+
+    value, grads = jax.value_and_grad(f, argnums=tuple(range(len(diff))))(*[args[i] for i in diff])
+    return value, grads
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_zero_and_extreme_inputs_stay_finite(name):
+    """All-zero arrays (zero vectors, zero logits) and extreme magnitudes: finite value and gradient.
+
+    Real-valued arguments (those the spec draws with negative entries) are scaled to 1e4;
+    arguments drawn in [0, 1] (probabilities, masks) are pushed to 1e-30.
+    """
+    spec = SPECS[name]
+    args = spec.make(np.random.default_rng(0))
+    names = _params(name)
+    problems = []
+    for i, a in enumerate(args):
+        if not _is_float(a) or a.size == 0:
+            continue
+        extreme = a * np.float32(1e4) if np.any(a < 0) else np.where(a < 0.5, 1e-30, 1.0).astype(a.dtype)
+        for probe, new in (("zeros", np.zeros_like(a)), ("extreme", extreme)):
+            if (name, names[i], probe) in NOT_FINITE:
+                continue
+            label = f"{names[i]}.{probe}"
+            try:
+                value, grads = _finite_value_and_grads(name, _replace(args, i, new))
+            except (ValueError, TypeError) as e:
+                problems.append(f"{label}: raised {type(e).__name__}: {e}")
+                continue
+            leaves = [np.asarray(g, np.float64) for g in jax.tree.leaves(grads)]
+            if not np.all(np.isfinite(np.asarray(value, np.float64))):
+                problems.append(f"{label}: value {value}")
+            elif not all(np.all(np.isfinite(g)) for g in leaves):
+                problems.append(f"{label}: non-finite gradient (value {value})")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_empty_batch_gives_zero_or_a_named_error(name):
+    """An empty batch: ``mean``/``sum`` are 0 with zero gradients (nothing to average, as when
+    everything is masked), ``none`` is empty; or a ``ValueError`` for batch-level losses that
+    need items to compare."""
+    spec = SPECS[name]
+    args = spec.make(np.random.default_rng(0))
+    first = next((a for a in args if _is_array(a) and a.ndim), None)
+    if first is None:
+        pytest.skip("no batched array argument")
+    batch = first.shape[0]
+    empty = tuple(a[:0] if _is_array(a) and a.ndim and a.dtype != np.uint32
+                  and (a.shape[0] == batch or name in EMPTY_EVERY_ARRAY) else a for a in args)
+    kind, result = _outcome(name, empty)
+    if kind == "error":
+        assert name in result and "(0" in result, result
+        return
+    assert np.all(result == 0.0), f"mean over an empty batch: {result}"
+    assert np.all(_value(_call(name, empty, "sum")) == 0.0)
+    _, grads = _finite_value_and_grads(name, empty)
+    for g in jax.tree.leaves(grads):
+        assert np.all(np.asarray(g) == 0.0)
+
+
+@pytest.mark.parametrize("name", ["sliced_wasserstein", "gradient_penalty"])
+def test_prng_keys_checked(name):
+    spec = SPECS[name]
+    args = spec.make(np.random.default_rng(0))
+    i = next(i for i, a in enumerate(args) if jax.dtypes.issubdtype(getattr(a, "dtype", None), jax.dtypes.prng_key)
+             or (_is_array(a) and a.dtype == np.uint32))
+    for bad in (np.zeros(3, np.uint32), np.zeros((2, 2), np.uint32), np.float32(0.0)):
+        with pytest.raises(TypeError, match=f"{name}: key must be one PRNG key"):
+            _call(name, _replace(args, i, bad))
