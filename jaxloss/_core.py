@@ -368,6 +368,17 @@ def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
 # --------------------------------------------------------------------------- vectors
 
 
+def mul0(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a * b`` with ``0 * inf = 0`` where ``a == 0`` (as in ``xlogy``), with zero gradients there.
+
+    For a weight ``a`` of a term ``b`` that is infinite only where it has no weight: a
+    label-0 class at a ``-inf`` (masked) logit, the wrong class of a saturated sigmoid.
+    """
+    zero = a == 0
+    # Double where: the unused inf must not reach either gradient (0 * inf = NaN).
+    return jnp.where(zero, jnp.zeros((), b.dtype), a * jnp.where(zero, jnp.zeros((), b.dtype), b))
+
+
 def abs0(x: jax.Array) -> jax.Array:
     """``|x|`` whose derivative at 0 is 0 (``jnp.abs`` gives 1 there), as in PyTorch."""
     return x * jnp.sign(x)

@@ -153,7 +153,7 @@ def _cross_entropy(c: _Classes, label_smoothing: Any, class_weights: Any) -> _Cr
     y = _smoothed(c.labels, label_smoothing)
     log_p = x - lse[..., None]
     wy = y if cw is None else y * jnp.broadcast_to(cw, y.shape)
-    loss = -jnp.sum(wy * log_p, axis=-1)
+    loss = -jnp.sum(_core.mul0(wy, log_p), axis=-1)
 
     def one_minus_pt() -> jax.Array:
         return jnp.sum(y * (1 - jnp.exp(log_p)), axis=-1)
@@ -377,7 +377,7 @@ def sigmoid_binary_cross_entropy(
     positive = jax.nn.softplus(-x)  # -log sigmoid(x), stable for large |x|
     if pos_weight is not None:
         positive = _core.broadcast(pos_weight, x.shape, "pos_weight", dtype=x.dtype) * positive
-    loss = y * positive + (1 - y) * jax.nn.softplus(x)
+    loss = _core.mul0(y, positive) + _core.mul0(1 - y, jax.nn.softplus(x))
     return _core.reduce(loss, reduction, weights=weights, where=mask)
 
 
@@ -409,7 +409,7 @@ def _binary_focal_fwd(x, y, gamma):
     e = jnp.exp(-jnp.abs(x))
     softplus = jnp.log1p(e)
     c, num = _binary_focal_split(x, y, e)
-    ce = c * jnp.abs(x) + softplus  # = max(x, 0) - x y + softplus(-|x|), without cancellation
+    ce = _core.mul0(c, jnp.abs(x)) + softplus  # = max(x, 0) - x y + softplus(-|x|), without cancellation
     # log(1 - p_t); where num underflows (c = 0) it is exactly -|x| - log1p(e).
     log_q = jnp.where(c > 0, jnp.log(num), -jnp.abs(x)) - softplus
     focal = _pow(log_q, gamma)
@@ -432,6 +432,8 @@ def _binary_focal_bwd(res, g):
     # d/dy: ce' = -x, q' = 1 - 2p; ce / q -> 1 where q underflows (y = 1, p -> 1 or y = 0, p -> 0).
     q = jnp.exp(log_q)
     dy = focal * (-x + gamma * jnp.where(q > 0, ce / jnp.where(q > 0, q, one), one) * (1 - 2 * p))
+    # focal = q^gamma underflows to 0 only at |x| -> inf, where x q^gamma -> 0: not 0 * inf.
+    dy = jnp.where(focal == 0, jnp.zeros((), x.dtype), dy)
     # d/dgamma = ce q^gamma log q, with the limit 0 where q^gamma = 0.
     dgamma = jnp.where(focal > 0, ce * focal * log_q, jnp.zeros((), x.dtype))
     return g * dx, g * dy, jnp.sum(g * dgamma).reshape(jnp.shape(gamma))

@@ -230,7 +230,8 @@ def log_cosh(
 
     .. math:: \ell(p, t) = \log\cosh(p - t)
 
-    Computed as ``logaddexp(x, -x) - log 2`` so it does not overflow.
+    Computed as ``log1p(2 sinh^2(x/2))`` for ``|x| < 1`` (no cancellation for small
+    residuals) and ``logaddexp(x, -x) - log 2`` beyond (no overflow).
 
     Args:
       predictions: array of any shape, or a pytree of arrays.
@@ -253,7 +254,12 @@ def log_cosh(
 
     def formula(p, t):
         err = p - t
-        return jnp.logaddexp(err, -err) - jnp.log(jnp.asarray(2.0, err.dtype))
+        small = jnp.abs(err) < 1
+        # cosh x - 1 = 2 sinh^2(x/2) keeps the relative precision that logaddexp(x, -x) - log 2
+        # loses to cancellation near 0; the double where keeps sinh's overflow out of the far branch.
+        near = jnp.log1p(2 * jnp.square(jnp.sinh(jnp.where(small, err, 0) / 2)))
+        far = jnp.logaddexp(err, -err) - jnp.log(jnp.asarray(2.0, err.dtype))
+        return jnp.where(small, near, far)
 
     return _core.elementwise(
         formula, predictions, targets, weights=weights, where=where, reduction=reduction
@@ -457,7 +463,7 @@ def poisson_nll_loss(
 
     def formula(x, t, eps):
         if log_input:
-            loss = jnp.exp(x) - t * x
+            loss = jnp.exp(x) - _core.mul0(t, x)
         else:
             loss = x - t * jnp.log(x + eps)
         if full:
@@ -527,7 +533,8 @@ def robust_loss(
     """
 
     def formula(p, t, alpha, scale):
-        z2 = jnp.square((p - t) / scale)
+        z = (p - t) / scale
+        z2 = jnp.square(z)
         alpha = jnp.broadcast_to(alpha, z2.shape)
         is_l2 = alpha == 2
         is_welsch = jnp.isneginf(alpha)
@@ -536,7 +543,10 @@ def robust_loss(
         # Double where: keep the singular points alpha in {2, +-inf} out of the general branch.
         a = jnp.where(general, alpha, 1)
         b = jnp.abs(a - 2)
-        k = 0.5 * jnp.log1p(z2 / b)
+        # z^2 overflows float32 beyond |z| ~ 1.8e19: there log1p(z^2 / b) / 2 = log|z| - log(b) / 2.
+        big = jnp.abs(z) > 1e15
+        log_z = jnp.log(jnp.where(big, jnp.abs(z), 1))
+        k = jnp.where(big, log_z - 0.5 * jnp.log(b), 0.5 * jnp.log1p(jnp.where(big, 0, z2) / b))
         rho = b * _expm1_over(a, k)
         z2_inf = jnp.where(is_inf, z2, 0)  # exp(z2 / 2) overflows: only where it is taken
         return jnp.select(
