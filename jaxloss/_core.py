@@ -369,14 +369,14 @@ def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def mul0(a: jax.Array, b: jax.Array) -> jax.Array:
-    """``a * b`` with ``0 * inf = 0`` where ``a == 0`` (as in ``xlogy``), with zero gradients there.
+    """``a * b`` with ``0 * inf = 0`` (as in ``xlogy``); elsewhere exactly ``a * b`` and its gradients.
 
     For a weight ``a`` of a term ``b`` that is infinite only where it has no weight: a
     label-0 class at a ``-inf`` (masked) logit, the wrong class of a saturated sigmoid.
     """
-    zero = a == 0
-    # Double where: the unused inf must not reach either gradient (0 * inf = NaN).
-    return jnp.where(zero, jnp.zeros((), b.dtype), a * jnp.where(zero, jnp.zeros((), b.dtype), b))
+    skip = (a == 0) & jnp.isinf(b)
+    # Double where: the unweighted inf must not reach either gradient (0 * inf = NaN).
+    return jnp.where(skip, jnp.zeros((), b.dtype), a * jnp.where(skip, jnp.zeros((), b.dtype), b))
 
 
 def abs0(x: jax.Array) -> jax.Array:

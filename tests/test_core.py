@@ -139,3 +139,15 @@ def test_safe_norm_and_l2_normalize_are_finite_at_zero():
     np.testing.assert_array_equal(g, 0.0)
     assert np.all(np.isfinite(jax.grad(lambda x: jnp.sum(_core.l2_normalize(x)))(jnp.zeros(3))))
     np.testing.assert_allclose(_core.l2_normalize(jnp.array([3.0, 4.0])), [0.6, 0.8])
+
+
+def test_mul0_is_the_product_except_zero_times_inf():
+    a = jnp.array([0.0, 0.0, 2.0, 0.0])
+    b = jnp.array([3.0, -jnp.inf, 5.0, jnp.nan])
+    out = _core.mul0(a, b)
+    np.testing.assert_array_equal(out[:3], [0.0, 0.0, 10.0])
+    assert np.isnan(out[3])  # NaN in, NaN out
+    da, db = jax.grad(lambda a, b: jnp.sum(_core.mul0(a, b)[:3]), argnums=(0, 1))(a, b)
+    # d(ab)/da = b where b is finite (a label-0 entry still has the gradient -log p); 0 at the inf.
+    np.testing.assert_array_equal(da[:3], [3.0, 0.0, 5.0])
+    np.testing.assert_array_equal(db[:3], [0.0, 0.0, 2.0])
