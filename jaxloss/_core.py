@@ -399,6 +399,13 @@ def safe_norm(x: jax.Array, axis: Any = -1, keepdims: bool = False, eps: float =
     return safe_sqrt(sq, floor=eps)
 
 
+def safe_root(x: jax.Array, p: Any) -> jax.Array:
+    """``x ** (1 / p)`` for ``x > 0``, 0 below, with a finite (zero) gradient at 0; NaN stays NaN."""
+    # ~(x <= 0) keeps NaN on the root branch; the double where keeps the infinite slope at 0 out.
+    positive = ~(x <= 0)
+    return jnp.where(positive, jnp.where(positive, x, 1) ** (1.0 / p), jnp.zeros((), x.dtype))
+
+
 def safe_sqrt(x: jax.Array, floor: float = 0.0) -> jax.Array:
     """``sqrt(x)`` for ``x > floor**2``, ``floor`` below, with a finite gradient at the kink.
 

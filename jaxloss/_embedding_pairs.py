@@ -288,9 +288,7 @@ def _pnorm(x: jax.Array, p: float) -> jax.Array:
     if p == float("inf"):
         return jnp.max(jnp.abs(x), axis=-1)
     s = jnp.sum(_core.abs0(x) ** p, axis=-1)
-    # Double where: the root's derivative at 0 is infinite; ~(s <= 0) keeps NaN.
-    positive = ~(s <= 0)
-    return jnp.where(positive, jnp.where(positive, s, 1.0) ** (1.0 / p), 0.0)
+    return _core.safe_root(s, p)
 
 
 @register(_FAMILY, reference="torch.nn.functional.triplet_margin_loss")

@@ -434,9 +434,7 @@ def _sliced_batched(x, y, wa, wb, proj, *, p, uniform, batch_ndim):
         xp, yp = (xi @ proj).T, (yi @ proj).T  # [L, n], [L, m]
         per = jax.vmap(lambda s, t: _w1d(s, t, ai, bi, p, uniform))(xp, yp)
         mean = jnp.mean(per)
-        # Double where: (.)^(1/p) has an infinite slope at 0 (identical inputs); NaN stays NaN.
-        pos = ~(mean <= 0)
-        return jnp.where(pos, jnp.where(pos, mean, 1.0) ** (1.0 / p), 0.0)
+        return _core.safe_root(mean, p)  # identical inputs: 0 with a zero gradient
 
     return batched(one, x, y, wa, wb, batch_ndim=batch_ndim)
 
