@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 import jaxloss
-from jaxloss import _contracts, _core
-from jaxloss._registry import register
+from jaxloss._src import contracts as _contracts
+from jaxloss._src.contracts import calling, function_name
+from jaxloss._src.labels import class_labels, poison
+from jaxloss._src.numerics import compute_dtype, l2_normalize, mul0, safe_norm
+from jaxloss._src.reduce import reduce
+from jaxloss._src.registry import register
 
 
 def test_reduce_mean_sum_none_with_weights_where_valid_normalizer():
@@ -18,46 +22,46 @@ def test_reduce_mean_sum_none_with_weights_where_valid_normalizer():
     where = jnp.array([True, True, False, True])
     valid = jnp.array([True, False, True, True])
     norm = jnp.array([2.0, 1.0, 1.0, 3.0])
-    assert _core.reduce(loss, "mean") == 2.5
-    assert _core.reduce(loss, "sum") == 10.0
-    np.testing.assert_allclose(_core.reduce(loss, "mean", weights=w), (1 + 4 + 1.5 + 4) / 4.5)
-    np.testing.assert_allclose(_core.reduce(loss, "none", weights=w, where=where), [1, 4, 0, 4])
+    assert reduce(loss, "mean") == 2.5
+    assert reduce(loss, "sum") == 10.0
+    np.testing.assert_allclose(reduce(loss, "mean", weights=w), (1 + 4 + 1.5 + 4) / 4.5)
+    np.testing.assert_allclose(reduce(loss, "none", weights=w, where=where), [1, 4, 0, 4])
     # Entries must pass both `where` and `valid`: only 0 and 3 remain.
-    np.testing.assert_allclose(_core.reduce(loss, "mean", where=where, valid=valid), 2.5)
+    np.testing.assert_allclose(reduce(loss, "mean", where=where, valid=valid), 2.5)
     np.testing.assert_allclose(
-        _core.reduce(loss, "mean", where=where, valid=valid, normalizer=norm), (1 + 4) / (2 + 3)
+        reduce(loss, "mean", where=where, valid=valid, normalizer=norm), (1 + 4) / (2 + 3)
     )
 
 
 def test_reduce_broadcasts_weights_and_rejects_bad_shapes():
     loss = jnp.ones((2, 3))
-    np.testing.assert_allclose(_core.reduce(loss, "sum", weights=jnp.array([1.0, 2.0, 3.0])), 12.0)
+    np.testing.assert_allclose(reduce(loss, "sum", weights=jnp.array([1.0, 2.0, 3.0])), 12.0)
     with pytest.raises(ValueError, match=r"weights has shape \(2,\), which does not broadcast"):
-        _core.reduce(loss, "sum", weights=jnp.ones(2))
+        reduce(loss, "sum", weights=jnp.ones(2))
     with pytest.raises(ValueError, match="reduction must be one of"):
-        _core.reduce(loss, "avg")
+        reduce(loss, "avg")
 
 
 def test_all_masked_mean_is_zero_with_zero_gradient_even_with_nan_loss():
     def f(x):
         loss = jnp.log(x)  # NaN for x < 0
-        return _core.reduce(loss, "mean", where=jnp.zeros(3, bool))
+        return reduce(loss, "mean", where=jnp.zeros(3, bool))
 
     value, grad = jax.value_and_grad(f)(jnp.array([1.0, 2.0, 3.0]))
     assert value == 0.0
     np.testing.assert_array_equal(grad, 0.0)
-    assert _core.reduce(jnp.zeros((0,)), "mean") == 0.0  # empty batch
+    assert reduce(jnp.zeros((0,)), "mean") == 0.0  # empty batch
 
 
 def test_reduce_over_pytrees_is_the_flat_mean():
     tree = {"a": jnp.array([1.0, 2.0]), "b": jnp.array([[3.0], [4.0], [5.0]])}
-    np.testing.assert_allclose(_core.reduce(tree, "mean"), 3.0)
-    np.testing.assert_allclose(_core.reduce(tree, "sum"), 15.0)
+    np.testing.assert_allclose(reduce(tree, "mean"), 3.0)
+    np.testing.assert_allclose(reduce(tree, "sum"), 15.0)
     weights = {"a": jnp.array([1.0, 0.0]), "b": jnp.ones((3, 1))}
-    np.testing.assert_allclose(_core.reduce(tree, "mean", weights=weights), (1 + 12) / 4)
-    assert jax.tree.structure(_core.reduce(tree, "none")) == jax.tree.structure(tree)
+    np.testing.assert_allclose(reduce(tree, "mean", weights=weights), (1 + 12) / 4)
+    assert jax.tree.structure(reduce(tree, "none")) == jax.tree.structure(tree)
     with pytest.raises(ValueError, match="weights must be a pytree"):
-        _core.reduce(tree, "mean", weights=jnp.ones(2))
+        reduce(tree, "mean", weights=jnp.ones(2))
 
 
 @pytest.mark.parametrize(
@@ -66,7 +70,7 @@ def test_reduce_over_pytrees_is_the_flat_mean():
 )
 def test_dtype_policy(dtype, expected):
     x = jnp.ones(3, dtype)
-    assert _core.compute_dtype(x, jnp.ones(3, jnp.int32)) == expected
+    assert compute_dtype(x, jnp.ones(3, jnp.int32)) == expected
     assert jaxloss.mse(x, x).dtype == expected
 
 
@@ -77,16 +81,16 @@ def test_float64_inputs_stay_float64(x64):
 
 def test_class_labels_concrete_raises_traced_gives_nan():
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\).*\[5, -2\]"):
-        _core.class_labels(jnp.array([0, 5, -2]), 3)
-    safe, valid, bad = _core.class_labels(jnp.array([0, -100, 2]), 3, ignore_index=-100)
+        class_labels(jnp.array([0, 5, -2]), 3)
+    safe, valid, bad = class_labels(jnp.array([0, -100, 2]), 3, ignore_index=-100)
     np.testing.assert_array_equal(safe, [0, 0, 2])
     np.testing.assert_array_equal(valid, [True, False, True])
     assert not np.any(bad)
 
     @jax.jit
     def per_entry(labels):
-        safe, _, bad = _core.class_labels(labels, 3)
-        return _core.poison(safe.astype(jnp.float32), bad)
+        safe, _, bad = class_labels(labels, 3)
+        return poison(safe.astype(jnp.float32), bad)
 
     out = per_entry(jnp.array([1, 9]))
     assert out[0] == 1.0 and np.isnan(out[1])
@@ -94,9 +98,9 @@ def test_class_labels_concrete_raises_traced_gives_nan():
 
 def test_checked_raises_under_jit_for_out_of_range_labels():
     def loss(scores, labels, *, reduction="mean"):
-        safe, _, bad = _core.class_labels(labels, scores.shape[-1])
+        safe, _, bad = class_labels(labels, scores.shape[-1])
         picked = jnp.take_along_axis(scores, safe[:, None], axis=-1)[:, 0]
-        return _core.reduce(_core.poison(picked, bad), reduction)
+        return reduce(poison(picked, bad), reduction)
 
     safe_loss = jaxloss.checked(loss)
     np.testing.assert_allclose(safe_loss(jnp.eye(3)[:2], jnp.array([0, 1])), 1.0)
@@ -111,7 +115,7 @@ def test_contract_messages_name_function_arguments_and_shapes():
         jaxloss.huber_loss(jnp.ones(3), jnp.ones(4))
     with pytest.raises(TypeError, match="squared_error: predictions must have a floating dtype, got int32"):
         jaxloss.mse(jnp.ones(3, jnp.int32), jnp.ones(3))
-    with _core.calling("demo"):
+    with calling("demo"):
         with pytest.raises(ValueError, match=r"demo: x must have rank 2, got shape \(3,\)"):
             _contracts.rank(jnp.ones(3), 2, "x")
         with pytest.raises(ValueError, match="demo: metric must be one of"):
@@ -119,8 +123,8 @@ def test_contract_messages_name_function_arguments_and_shapes():
 
 
 def test_outermost_public_name_wins_in_errors():
-    with _core.calling("outer"), _core.calling("inner"):
-        assert _core.function_name() == "outer"
+    with calling("outer"), calling("inner"):
+        assert function_name() == "outer"
 
 
 def test_registry_get_available_aliases_and_duplicates():
@@ -135,19 +139,19 @@ def test_registry_get_available_aliases_and_duplicates():
 
 
 def test_safe_norm_and_l2_normalize_are_finite_at_zero():
-    g = jax.grad(lambda x: _core.safe_norm(x))(jnp.zeros(3))
+    g = jax.grad(lambda x: safe_norm(x))(jnp.zeros(3))
     np.testing.assert_array_equal(g, 0.0)
-    assert np.all(np.isfinite(jax.grad(lambda x: jnp.sum(_core.l2_normalize(x)))(jnp.zeros(3))))
-    np.testing.assert_allclose(_core.l2_normalize(jnp.array([3.0, 4.0])), [0.6, 0.8])
+    assert np.all(np.isfinite(jax.grad(lambda x: jnp.sum(l2_normalize(x)))(jnp.zeros(3))))
+    np.testing.assert_allclose(l2_normalize(jnp.array([3.0, 4.0])), [0.6, 0.8])
 
 
 def test_mul0_is_the_product_except_zero_times_inf():
     a = jnp.array([0.0, 0.0, 2.0, 0.0])
     b = jnp.array([3.0, -jnp.inf, 5.0, jnp.nan])
-    out = _core.mul0(a, b)
+    out = mul0(a, b)
     np.testing.assert_array_equal(out[:3], [0.0, 0.0, 10.0])
     assert np.isnan(out[3])  # NaN in, NaN out
-    da, db = jax.grad(lambda a, b: jnp.sum(_core.mul0(a, b)[:3]), argnums=(0, 1))(a, b)
+    da, db = jax.grad(lambda a, b: jnp.sum(mul0(a, b)[:3]), argnums=(0, 1))(a, b)
     # d(ab)/da = b where b is finite (a label-0 entry still has the gradient -log p); 0 at the inf.
     np.testing.assert_array_equal(da[:3], [3.0, 0.0, 5.0])
     np.testing.assert_array_equal(db[:3], [0.0, 0.0, 2.0])

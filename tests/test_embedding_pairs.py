@@ -13,7 +13,9 @@ import pytest
 from references import load
 
 import jaxloss
-from jaxloss import _embedding_pairs, mining
+from jaxloss import mining
+from jaxloss.embedding import _pairs as _embedding_pairs
+from jaxloss.embedding._mining import METRICS
 
 G = load("embedding_pairs")
 TOL = {"rtol": 1e-7, "atol": 1e-10}
@@ -119,7 +121,7 @@ def test_duplicate_embeddings_give_finite_gradients():
     @jax.jit
     def grads(e):
         out = []
-        for metric in mining.METRICS:
+        for metric in METRICS:
             for m in MININGS:
                 for soft in (False, True):
                     out.append(jax.grad(lambda v: jaxloss.triplet_loss(v, y, mining=m, metric=metric, soft_margin=soft))(e))  # noqa: B023 (called at once)

@@ -13,12 +13,13 @@ import pytest
 from references import load
 
 from jaxloss import mining
+from jaxloss.embedding._mining import METRICS
 
 G = load("embedding_pairs")
 TOL = {"rtol": 1e-7, "atol": 1e-10}
 
 
-@pytest.mark.parametrize("metric", mining.METRICS)
+@pytest.mark.parametrize("metric", METRICS)
 def test_pairwise_distances_against_torch(metric, x64):
     x, y, w = G["dist_x"], G["dist_y"], G["dist_w"]
     f = jax.jit(lambda a, b: mining.pairwise_distances(a, b, metric=metric))
@@ -28,7 +29,7 @@ def test_pairwise_distances_against_torch(metric, x64):
     np.testing.assert_allclose(gy, G[f"dist_{metric}_gy"], **TOL)
 
 
-@pytest.mark.parametrize("metric", mining.METRICS)
+@pytest.mark.parametrize("metric", METRICS)
 def test_zero_distance_and_zero_vectors_have_finite_gradients(metric):
     x = jnp.array([[1.0, 2.0], [1.0, 2.0], [0.0, 0.0], [3.0, -1.0]])
     _, g = jax.value_and_grad(lambda a: jnp.sum(mining.pairwise_distances(a, metric=metric)))(x)

@@ -18,7 +18,7 @@ placement gives the single-device result): ``approx_ndcg_loss``, ``ctc_loss``,
 
 A second part runs the pytree losses (regression family, parameter regularisers)
 on pytrees whose leaves are sharded differently (with matching sharded
-``weights``/``where`` pytrees; the mask handling is the shared ``_core.reduce``, so
+``weights``/``where`` pytrees; the mask handling is the shared ``reduce``, so
 it is not repeated for every loss) and checks the ``"none"`` output keeps the input
 tree (and the data sharding of its sharded leaf).
 

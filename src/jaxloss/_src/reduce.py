@@ -1,0 +1,197 @@
+"""The one reduction path of the library.
+
+Every loss ends in :func:`reduce`, so ``weights``, ``where``, ``ignore_index``
+and the "nothing valid gives 0 with zero gradients" rule behave identically
+across the library. :func:`elementwise` is the prologue and epilogue of the
+elementwise-pair losses over pytrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import contracts
+from .contracts import function_name
+from .numerics import _is_array, compute_dtype, param, upcast
+
+Reduction = Literal["mean", "sum", "none"]
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def broadcast(x: Any, shape: tuple[int, ...], what: str, dtype: Any = None) -> jax.Array:
+    """``x`` broadcast to ``shape`` (NumPy rules), or a ``ValueError`` naming ``what``."""
+    x = jnp.asarray(x) if dtype is None else jnp.asarray(x, dtype=dtype)
+    try:
+        target = np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        target = None
+    if target != tuple(shape):
+        raise ValueError(
+            f"{function_name()}: {what} has shape {tuple(x.shape)}, which does not broadcast "
+            f"to the unreduced loss shape {tuple(shape)}"
+        )
+    return jnp.broadcast_to(x, shape)
+
+
+def combine_masks(shape: tuple[int, ...], *masks: Any) -> jax.Array | None:
+    """Logical AND of the non-``None`` masks, broadcast to ``shape``."""
+    out = None
+    for m in masks:
+        if m is None:
+            continue
+        m = broadcast(m, shape, "where", dtype=bool)
+        out = m if out is None else out & m
+    return out
+
+
+def sanitize(x: jax.Array, mask: jax.Array | None, fill: float = 0.0) -> jax.Array:
+    """Replaces masked-out entries by ``fill`` before the formula runs.
+
+    This is the first half of the double-``where``: it keeps NaN/inf (or a
+    singular point of the formula) at masked entries out of the gradient.
+    """
+    if mask is None:
+        return x
+    return jnp.where(broadcast(mask, x.shape, "where", dtype=bool), x, jnp.asarray(fill, x.dtype))
+
+
+def check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"{function_name()}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
+        )
+
+
+def _leaf_terms(loss, weights, where, valid, normalizer):
+    loss = jnp.asarray(loss)
+    shape = loss.shape
+    mask = combine_masks(shape, where, valid)
+    value = loss
+    scale = None
+    if weights is not None:
+        scale = broadcast(weights, shape, "weights", dtype=loss.dtype)
+        value = value * scale
+    if normalizer is not None:
+        n = broadcast(normalizer, shape, "normalizer", dtype=loss.dtype)
+        scale = n if scale is None else scale * n
+    if mask is not None:
+        value = jnp.where(mask, value, jnp.zeros((), loss.dtype))
+        scale = mask.astype(loss.dtype) if scale is None else jnp.where(mask, scale, 0)
+    denominator = jnp.asarray(loss.size, loss.dtype) if scale is None else jnp.sum(scale)
+    return value, denominator
+
+
+def _leaves(tree: Any, like: Any, what: str) -> list:
+    """Leaves of ``tree`` aligned with the leaves of ``like`` (``None`` -> all ``None``)."""
+    n = len(jax.tree.leaves(like))
+    if tree is None:
+        return [None] * n
+    if _is_array(tree) or np.isscalar(tree):
+        if n == 1:
+            return [tree]
+        raise ValueError(
+            f"{function_name()}: {what} must be a pytree matching the loss pytree "
+            f"({n} leaves), got a single array"
+        )
+    leaves = jax.tree.leaves(tree)
+    if jax.tree.structure(tree) != jax.tree.structure(like):
+        raise ValueError(
+            f"{function_name()}: {what} has pytree structure {jax.tree.structure(tree)} but "
+            f"the loss has structure {jax.tree.structure(like)}"
+        )
+    return leaves
+
+
+def reduce(
+    loss: Any,
+    reduction: str = "mean",
+    *,
+    weights: Any = None,
+    where: Any = None,
+    valid: Any = None,
+    normalizer: Any = None,
+) -> Any:
+    """The one reduction path of the library.
+
+    Args:
+      loss: unreduced loss, an array or a pytree of arrays.
+      reduction: ``"mean"``: ``sum(w * l * m) / sum(w * n * m)``; ``"sum"``:
+        ``sum(w * l * m)``; ``"none"``: ``w * l`` with masked entries set to 0.
+      weights: user weights broadcastable to ``loss`` (a matching pytree for a
+        pytree loss).
+      where: user mask broadcastable to ``loss``.
+      valid: the loss's own validity mask (``ignore_index``, mining validity).
+      normalizer: per-entry weights that enter only the denominator of the mean
+        (PyTorch's class weights ``w[y_i]``); the loss already carries them.
+
+    When nothing is valid, ``"mean"`` returns ``0`` with zero gradients.
+    """
+    check_reduction(reduction)
+    leaves, treedef = jax.tree.flatten(loss)
+    w_leaves = _leaves(weights, loss, "weights")
+    m_leaves = _leaves(where, loss, "where")
+    v_leaves = _leaves(valid, loss, "valid")
+    n_leaves = _leaves(normalizer, loss, "normalizer")
+    terms = [
+        _leaf_terms(*args) for args in zip(leaves, w_leaves, m_leaves, v_leaves, n_leaves)
+    ]
+    if reduction == "none":
+        values = [v for v, _ in terms]
+        return values[0] if treedef.num_leaves == 1 and _is_array(loss) else treedef.unflatten(values)
+    dtype = compute_dtype(*(v for v, _ in terms))
+    total = sum((jnp.sum(v).astype(dtype) for v, _ in terms), jnp.zeros((), dtype))
+    if reduction == "sum":
+        return total
+    denominator = sum((d.astype(dtype) for _, d in terms), jnp.zeros((), dtype))
+    # Double where: the untaken 0/0 branch must not leak NaN into the gradient.
+    empty = denominator == 0
+    return jnp.where(empty, jnp.zeros((), dtype), total / jnp.where(empty, 1, denominator))
+
+
+def elementwise(
+    formula: Callable[..., jax.Array],
+    *data: Any,
+    weights: Any = None,
+    where: Any = None,
+    reduction: str = "mean",
+    names: tuple[str, ...] = ("predictions", "targets"),
+    **params: Any,
+) -> Any:
+    """Applies ``formula(*leaves, **params)`` leaf by leaf and reduces.
+
+    ``data`` are matching pytrees of same-shape arrays; each leaf tuple is
+    upcast to its compute dtype, masked entries are sanitised to 0 (so NaN/inf
+    there reach neither value nor gradient) and ``params`` are cast to the
+    compute dtype. ``"mean"`` over a pytree is the mean over all elements of all
+    leaves.
+    """
+    check_reduction(reduction)
+    structure = jax.tree.structure(data[0])
+    for name, tree in zip(names[1:], data[1:]):
+        if jax.tree.structure(tree) != structure:
+            raise ValueError(
+                f"{function_name()}: {name} has pytree structure {jax.tree.structure(tree)} "
+                f"but {names[0]} has structure {structure}"
+            )
+    columns = [jax.tree.leaves(tree) for tree in data]
+    masks = _leaves(where, data[0], "where")
+    out = []
+    for leaf_args, mask in zip(zip(*columns), masks):
+        contracts.floating(**{names[0]: leaf_args[0]})
+        contracts.same_shape(**dict(zip(names, leaf_args)))
+        arrays = upcast(*leaf_args)
+        if mask is not None:
+            mask = broadcast(mask, arrays[0].shape, "where", dtype=bool)
+            arrays = tuple(sanitize(a, mask) for a in arrays)
+        dtype = arrays[0].dtype
+        cast = {k: (v if v is None or isinstance(v, bool) else param(v, dtype)) for k, v in params.items()}
+        out.append(formula(*arrays, **cast))
+    loss = structure.unflatten(out)
+    return reduce(loss, reduction, weights=weights, where=where)

@@ -1,0 +1,327 @@
+"""Classification heads for metric learning: angular-margin softmax losses
+(ArcFace, CosFace, CurricularFace) and the center loss.
+
+``class_weights`` are ``[dim, classes]`` (pytorch-metric-learning's ``W``);
+embeddings and class weights are L2-normalised, so the logits are
+``scale * cos``. Label ``-1`` marks an example to ignore (as insightface): it is
+excluded from the mean, and from the state updates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._src import contracts
+from .._src.contracts import function_name
+from .._src.labels import class_labels, poison
+from .._src.numerics import l2_normalize, param, safe_sqrt, upcast
+from .._src.reduce import broadcast, reduce, sanitize
+from .._src.registry import register
+
+__all__ = ["arcface_loss", "center_loss", "cosface_loss", "curricularface_loss"]
+
+_FAMILY = "embedding"
+_IGNORE = -1
+
+
+class _Head(NamedTuple):
+    cos: jax.Array  # [batch, classes], clipped to [-1, 1]
+    target: jax.Array  # [batch] cos of the own class
+    is_target: jax.Array  # [batch, classes] bool
+    counted: jax.Array  # [batch] bool: label != -1 and not masked by `where`
+    valid: jax.Array  # [batch] bool: label != -1
+    bad: jax.Array  # [batch] bool: out-of-range labels
+
+
+def _examples(embeddings: Any, labels: Any, other: Any, what: str, layout: str, where: Any):
+    """Checks ``[batch, dim]`` embeddings, ``[batch]`` labels and the ``other`` array
+    (``class_weights`` ``[dim, classes]`` or ``centers`` ``[classes, dim]``).
+
+    Returns ``(x, other, safe, valid, bad, counted)`` in the compute dtype, the rows
+    masked by ``where`` zeroed; ``counted`` is ``valid & where``.
+    """
+    contracts.floating(embeddings=embeddings, **{what: other})
+    contracts.rank(embeddings, 2, "embeddings", "[batch, dim]")
+    contracts.rank(other, 2, what, layout)
+    shape = tuple(np.shape(other))
+    classes, dim = shape[::-1] if layout == "[dim, classes]" else shape
+    if np.shape(embeddings)[1] != dim:
+        raise ValueError(
+            f"{function_name()}: embeddings has shape {tuple(np.shape(embeddings))} but "
+            f"{what} has shape {shape}; {what} must be {layout} with the embeddings' dim"
+        )
+    contracts.integer(labels=labels)
+    n = np.shape(embeddings)[0]
+    contracts.shape_is(labels, (n,), "labels", "one class index (or -1 to ignore) per embedding",
+                        like={"embeddings": embeddings})
+    safe, valid, bad = class_labels(labels, classes, ignore_index=_IGNORE, like={what: other})
+    mask = None if where is None else broadcast(where, (n,), "where", dtype=bool)
+    x, other = upcast(embeddings, other)
+    x = sanitize(x, None if mask is None else mask[:, None])
+    return x, other, safe, valid, bad, valid if mask is None else valid & mask
+
+
+def _head(embeddings: Any, class_weights: Any, labels: Any, where: Any) -> _Head:
+    x, w, safe, valid, bad, counted = _examples(
+        embeddings, labels, class_weights, "class_weights", "[dim, classes]", where)
+    # Rounding can put |cos| slightly above 1, where sqrt(1 - cos^2) is NaN.
+    cos = jnp.clip(l2_normalize(x) @ l2_normalize(w, axis=0), -1.0, 1.0)
+    is_target = jax.lax.broadcasted_iota(jnp.int32, cos.shape, 1) == safe[:, None]
+    target = jnp.take_along_axis(cos, safe[:, None], axis=1)[:, 0]
+    return _Head(cos, target, is_target, counted, valid, bad)
+
+
+def _sin(cos: jax.Array) -> jax.Array:
+    """``sqrt(1 - cos^2)`` with a finite (zero) gradient at ``cos = +-1``."""
+    return safe_sqrt(1.0 - jnp.square(cos))
+
+
+def _arc_margin(cos: jax.Array, margin: jax.Array, easy_margin: bool) -> jax.Array:
+    """``cos(theta + m)`` with insightface's fallback where ``theta + m > pi``."""
+    cos_m = cos * jnp.cos(margin) - _sin(cos) * jnp.sin(margin)
+    if easy_margin:
+        return jnp.where(cos > 0, cos_m, cos)
+    # theta + m > pi  <=>  cos < cos(pi - m) = -cos(m): keep the logit decreasing in theta.
+    return jnp.where(cos > -jnp.cos(margin), cos_m, cos - margin * jnp.sin(margin))
+
+
+def _softmax_ce(h: _Head, target_logit: jax.Array, scale: jax.Array, others: jax.Array | None = None):
+    """Cross-entropy of ``scale * logits`` with the own class replaced by ``target_logit``."""
+    others = h.cos if others is None else others
+    logits = scale * jnp.where(h.is_target, target_logit[:, None], others)
+    return poison(jax.nn.logsumexp(logits, axis=1) - scale * target_logit, h.bad)
+
+
+@register(_FAMILY, reference="Deng et al. 2019 (arXiv:1801.07698); insightface / PML ArcFaceLoss")
+def arcface_loss(
+    embeddings: Any, class_weights: Any, labels: Any, *, scale: Any = 64.0, margin: Any = 0.5,
+    easy_margin: bool = False, weights: Any = None, where: Any = None, reduction: str = "mean",
+) -> jax.Array:
+    r"""ArcFace: softmax cross-entropy with an additive angular margin on the target class.
+
+    .. math::
+       \ell_i = -\log \frac{e^{s \phi(\theta_{y_i})}}{e^{s \phi(\theta_{y_i})}
+       + \sum_{j \ne y_i} e^{s \cos\theta_j}}, \qquad
+       \phi(\theta) = \begin{cases} \cos(\theta + m) & \theta + m \le \pi \\
+       \cos\theta - m \sin m & \text{otherwise (insightface fallback)} \end{cases}
+
+    :math:`\cos\theta_j` is the cosine between the embedding and column
+    :math:`j` of ``class_weights``. ``easy_margin=True`` applies the margin only
+    where :math:`\cos\theta > 0` (plain :math:`\cos\theta` elsewhere).
+    :math:`\sin\theta = \sqrt{\max(1 - \cos^2\theta, 0)}` has a finite gradient
+    at :math:`\cos\theta = \pm 1`.
+
+    Args:
+      embeddings: ``[batch, dim]`` floating embeddings.
+      class_weights: ``[dim, classes]`` class centres (normalised inside).
+      labels: ``[batch]`` integer classes; ``-1`` ignores the example.
+      scale: :math:`s`; float or traced array.
+      margin: :math:`m` in radians; float or traced array.
+      easy_margin: margin only for :math:`\cos\theta > 0`.
+      weights: optional weights broadcastable to the ``"none"`` output.
+      where: optional boolean mask of the ``"none"`` output's shape; masked
+        entries contribute nothing.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+      A scalar for ``"mean"``/``"sum"`` (the mean over non-ignored examples);
+      ``[batch]`` per-example losses for ``"none"`` (0 where ignored).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> w = jnp.eye(2)
+      >>> jaxloss.arcface_loss(jnp.array([[1.0, 0.0], [0.0, 1.0]]), w, jnp.array([0, 1]), scale=4.0)
+      Array(0.02944922, dtype=float32)
+
+    References:
+      J. Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face
+      Recognition", CVPR 2019, https://arxiv.org/abs/1801.07698; insightface
+      ``arcface_torch``; pytorch-metric-learning ``ArcFaceLoss``.
+    """
+    h = _head(embeddings, class_weights, labels, where)
+    dtype = h.cos.dtype
+    phi = _arc_margin(h.target, param(margin, dtype), easy_margin)
+    loss = _softmax_ce(h, phi, param(scale, dtype))
+    return reduce(loss, reduction, weights=weights, where=where, valid=h.valid)
+
+
+@register(_FAMILY, reference="Wang et al. 2018 (arXiv:1801.09414); PML CosFaceLoss")
+def cosface_loss(
+    embeddings: Any, class_weights: Any, labels: Any, *, scale: Any = 64.0, margin: Any = 0.35,
+    weights: Any = None, where: Any = None, reduction: str = "mean",
+) -> jax.Array:
+    r"""CosFace (large margin cosine loss): an additive cosine margin on the target class.
+
+    .. math::
+       \ell_i = -\log \frac{e^{s (\cos\theta_{y_i} - m)}}{e^{s (\cos\theta_{y_i} - m)}
+       + \sum_{j \ne y_i} e^{s \cos\theta_j}}
+
+    Args:
+      embeddings: ``[batch, dim]`` floating embeddings.
+      class_weights: ``[dim, classes]`` class centres (normalised inside).
+      labels: ``[batch]`` integer classes; ``-1`` ignores the example.
+      scale: :math:`s`; float or traced array.
+      margin: :math:`m`; float or traced array.
+      weights: optional weights broadcastable to the ``"none"`` output.
+      where: optional boolean mask of the ``"none"`` output's shape; masked
+        entries contribute nothing.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+      A scalar for ``"mean"``/``"sum"``; ``[batch]`` per-example losses for
+      ``"none"`` (0 where ignored).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> w = jnp.eye(2)
+      >>> jaxloss.cosface_loss(jnp.array([[1.0, 0.0], [0.0, 1.0]]), w, jnp.array([0, 1]), scale=4.0)
+      Array(0.07164478, dtype=float32)
+
+    References:
+      H. Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face
+      Recognition", CVPR 2018, https://arxiv.org/abs/1801.09414;
+      pytorch-metric-learning ``CosFaceLoss``.
+    """
+    h = _head(embeddings, class_weights, labels, where)
+    dtype = h.cos.dtype
+    loss = _softmax_ce(h, h.target - param(margin, dtype), param(scale, dtype))
+    return reduce(loss, reduction, weights=weights, where=where, valid=h.valid)
+
+
+def _state_dtype(state: Any, compute: Any) -> Any:
+    """New state keeps the dtype of the state passed in (stable ``scan`` carries)."""
+    return state.dtype if hasattr(state, "dtype") and jnp.issubdtype(state.dtype, jnp.floating) else compute
+
+
+@register(_FAMILY, reference="Huang et al. 2020 (arXiv:2004.00288); official CurricularFace head")
+def curricularface_loss(
+    embeddings: Any, class_weights: Any, labels: Any, t: Any, *, scale: Any = 64.0,
+    margin: Any = 0.5, momentum: Any = 0.01,
+    weights: Any = None, where: Any = None, reduction: str = "mean",
+) -> tuple[jax.Array, jax.Array]:
+    r"""CurricularFace: ArcFace margin plus adaptive re-weighting of hard negatives.
+
+    With :math:`\phi` the ArcFace target logit (with insightface's fallback),
+    the state is first updated from the batch,
+    :math:`t' = (1 - \mu)\, t + \mu\, \overline{\cos\theta_{y}}` (mean over
+    counted examples: label not ``-1``, not masked; unchanged if there is none;
+    a stop-gradient), and the negative logits are
+
+    .. math::
+       N(t', \cos\theta_j) = \begin{cases} \cos\theta_j\,(t' + \cos\theta_j) &
+       \cos\theta_j > \cos(\theta_{y} + m) \\ \cos\theta_j & \text{otherwise} \end{cases}
+       \qquad
+       \ell_i = -\log \frac{e^{s \phi}}{e^{s \phi} + \sum_{j \ne y_i} e^{s N(t', \cos\theta_j)}}
+
+    as in the official implementation (the updated :math:`t'` is used in the
+    same step).
+
+    Args:
+      embeddings: ``[batch, dim]`` floating embeddings.
+      class_weights: ``[dim, classes]`` class centres (normalised inside).
+      labels: ``[batch]`` integer classes; ``-1`` ignores the example.
+      t: scalar state (0 at the start of training, as the paper).
+      scale: :math:`s`; float or traced array.
+      margin: :math:`m` in radians; float or traced array.
+      momentum: :math:`\mu` of the running mean of the target cosine.
+      weights: optional weights broadcastable to the ``"none"`` output (not
+        used by the state update).
+      where: optional boolean mask of the ``"none"`` output's shape; masked
+        entries contribute nothing.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+      ``(loss, new_t)``: the loss is a scalar for ``"mean"``/``"sum"`` and
+      ``[batch]`` for ``"none"``; ``new_t`` is a scalar with the dtype of ``t``
+      (the compute dtype for a Python number), without gradient.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> w = jnp.eye(2)
+      >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+      >>> loss, t = jaxloss.curricularface_loss(x, w, jnp.array([0, 1]), 0.0, scale=4.0)
+      >>> loss, t
+      (Array(0.02944922, dtype=float32), Array(0.01, dtype=float32))
+
+    References:
+      Y. Huang et al., "CurricularFace: Adaptive Curriculum Learning Loss for
+      Deep Face Recognition", CVPR 2020, https://arxiv.org/abs/2004.00288;
+      the official implementation (``HuangYG123/CurricularFace``, ``head.py``).
+    """
+    h = _head(embeddings, class_weights, labels, where)
+    dtype = h.cos.dtype
+    m = param(margin, dtype)
+    mu = param(momentum, dtype)
+    t_in = param(t, dtype)
+    contracts.rank(t_in, 0, "t", "a scalar state")
+    count = jnp.sum(h.counted)
+    batch_mean = jnp.sum(jnp.where(h.counted, h.target, 0.0)) / jnp.maximum(count, 1).astype(dtype)
+    new_t = jax.lax.stop_gradient(jnp.where(count > 0, (1 - mu) * t_in + mu * batch_mean, t_in))
+    cos_m = h.target * jnp.cos(m) - _sin(h.target) * jnp.sin(m)
+    hard = h.cos > cos_m[:, None]
+    others = jnp.where(hard, h.cos * (new_t + h.cos), h.cos)
+    loss = _softmax_ce(h, _arc_margin(h.target, m, False), param(scale, dtype), others)
+    out = reduce(loss, reduction, weights=weights, where=where, valid=h.valid)
+    return out, new_t.astype(_state_dtype(t, dtype))
+
+
+@register(_FAMILY, reference="Wen et al. 2016 (ECCV, center loss)")
+def center_loss(
+    embeddings: Any, centers: Any, labels: Any, *, alpha: Any = 0.5,
+    weights: Any = None, where: Any = None, reduction: str = "mean",
+) -> tuple[jax.Array, jax.Array]:
+    r"""Center loss: squared distance of each embedding to its class centre, and the centre update.
+
+    .. math::
+       \ell_i = \tfrac12 \lVert x_i - c_{y_i} \rVert^2, \qquad
+       \Delta c_j = \frac{\sum_{i: y_i = j} (c_j - x_i)}{1 + n_j}, \qquad
+       c_j \leftarrow c_j - \alpha\, \Delta c_j
+
+    ``"mean"`` averages :math:`\ell_i` over the examples; the paper's
+    :math:`L_C = \tfrac12 \sum_i \lVert x_i - c_{y_i} \rVert^2` is ``"sum"``.
+    The returned centres follow the paper's update rule (stop-gradient; counted
+    examples only: label not ``-1`` and not masked; ``weights`` are not used).
+    The loss is differentiable w.r.t. ``centers`` as well, for those who learn
+    the centres by gradient instead (then ignore ``new_centers``).
+
+    Args:
+      embeddings: ``[batch, dim]`` floating embeddings.
+      centers: ``[classes, dim]`` class centres (the state).
+      labels: ``[batch]`` integer classes; ``-1`` ignores the example.
+      alpha: centre learning rate :math:`\alpha`; float or traced array.
+      weights: optional weights broadcastable to the ``"none"`` output.
+      where: optional boolean mask of the ``"none"`` output's shape; masked
+        entries contribute nothing.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+      ``(loss, new_centers)``: the loss is a scalar for ``"mean"``/``"sum"`` and
+      ``[batch]`` for ``"none"``; ``new_centers`` has the shape and dtype of
+      ``centers`` (NaN if a label is out of range under ``jit``).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[1.0, 0.0], [3.0, 0.0]])
+      >>> loss, c = jaxloss.center_loss(x, jnp.zeros((1, 2)), jnp.array([0, 0]))
+      >>> loss, c
+      (Array(2.5, dtype=float32), Array([[0.6666667, 0.       ]], dtype=float32))
+
+    References:
+      Y. Wen, K. Zhang, Z. Li, Y. Qiao, "A Discriminative Feature Learning
+      Approach for Deep Face Recognition", ECCV 2016,
+      https://doi.org/10.1007/978-3-319-46478-7_31.
+    """
+    x, c, safe, valid, bad, counted = _examples(embeddings, labels, centers, "centers", "[classes, dim]", where)
+    classes = c.shape[0]
+    own = c[safe]
+    loss = poison(0.5 * jnp.sum(jnp.square(x - own), axis=-1), bad)
+    n = jax.ops.segment_sum(counted.astype(c.dtype), safe, num_segments=classes)
+    delta = jax.ops.segment_sum(jnp.where(counted[:, None], own - x, 0.0), safe, num_segments=classes)
+    new = c - param(alpha, c.dtype) * delta / (1.0 + n)[:, None]
+    new = jnp.where(jnp.any(bad), jnp.asarray(jnp.nan, c.dtype), new)
+    new = jax.lax.stop_gradient(new).astype(jnp.asarray(centers).dtype)
+    return reduce(loss, reduction, weights=weights, where=where, valid=valid), new

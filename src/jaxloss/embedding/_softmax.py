@@ -1,0 +1,484 @@
+"""Softmax / contrastive embedding losses: InfoNCE (CPC, CLIP), NT-Xent, SupCon,
+multiple-negatives ranking, GE2E; the angular-margin heads live in
+:mod:`jaxloss._embedding_heads` and are re-exported here.
+
+Similarities are cosine similarities of L2-normalised embeddings unless a
+``similarity="dot"`` option says otherwise. The losses that take ``axis_name``
+gather the candidate set over the devices of that axis under
+``shard_map``/``pmap``; their ``"mean"``/``"sum"`` are then the global values
+(equal to the single-device loss on the concatenated batch) and ``"none"`` is
+this device's share. ``where`` masks loss terms (anchors, queries): a masked
+embedding still serves as a candidate (positive or negative) for the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._src import contracts
+from .._src.contracts import function_name
+from .._src.labels import class_labels, poison
+from .._src.numerics import l2_normalize, param, upcast
+from .._src.reduce import reduce
+from .._src.registry import register
+from ._heads import (
+    arcface_loss,
+    center_loss,
+    cosface_loss,
+    curricularface_loss,
+)
+from ._mining import gather_batch
+
+__all__ = [
+    "arcface_loss",
+    "center_loss",
+    "cosface_loss",
+    "curricularface_loss",
+    "ge2e_loss",
+    "infonce_loss",
+    "multiple_negatives_ranking_loss",
+    "ntxent",
+    "supervised_contrastive_loss",
+]
+
+_FAMILY = "embedding"
+_SIMILARITIES = ("cosine", "dot")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _similarity(a: jax.Array, b: jax.Array, kind: str) -> jax.Array:
+    """``[n, m]`` similarities of the rows of ``a`` and ``b``."""
+    if kind == "cosine":
+        a, b = l2_normalize(a), l2_normalize(b)
+    return a @ b.T
+
+
+def _take(x: jax.Array, index: jax.Array) -> jax.Array:
+    return jnp.take_along_axis(x, index[:, None], axis=1)[:, 0]
+
+
+def _rows(x: Any, what: str) -> None:
+    contracts.floating(**{what: x})
+    contracts.rank(x, 2, what, "[batch, dim]")
+
+
+def _same_dim(**arrays: Any) -> None:
+    dims = {k: np.shape(v)[-1] for k, v in arrays.items() if v is not None}
+    if len(set(dims.values())) > 1:
+        shapes = ", ".join(f"{k} has shape {tuple(np.shape(v))}" for k, v in arrays.items() if v is not None)
+        raise ValueError(f"{function_name()}: {shapes}; the embedding dimension (last axis) must match")
+
+
+def _offset(n_local: int, axis_name: str | None) -> Any:
+    """Global index of this device's first row (0 on one device)."""
+    return 0 if axis_name is None else jax.lax.axis_index(axis_name) * n_local
+
+
+def _reduce(loss, reduction, axis_name, *, weights, where, valid=None, normalizer=None):
+    """:func:`reduce`, global over ``axis_name`` for ``"mean"``/``"sum"``.
+
+    The numerator and the denominator of the mean are each ``psum``-ed, so the
+    result equals the single-device mean on the concatenated batch.
+    """
+    if axis_name is None or reduction == "none":
+        return reduce(loss, reduction, weights=weights, where=where, valid=valid,
+                            normalizer=normalizer)
+    total = jax.lax.psum(
+        reduce(loss, "sum", weights=weights, where=where, valid=valid, normalizer=normalizer),
+        axis_name,
+    )
+    if reduction == "sum":
+        return total
+    count = jnp.ones_like(loss) if normalizer is None else jnp.asarray(normalizer, loss.dtype)
+    count = jax.lax.psum(reduce(count, "sum", weights=weights, where=where, valid=valid), axis_name)
+    empty = count == 0
+    # Double where: the untaken 0/0 branch must not leak NaN into the gradient.
+    return jnp.where(empty, jnp.zeros((), total.dtype), total / jnp.where(empty, 1, count))
+
+
+# --------------------------------------------------------------------------- InfoNCE
+
+
+@register(_FAMILY, reference="van den Oord et al. 2018 (CPC, arXiv:1807.03748); CLIP (arXiv:2103.00020)")
+def infonce_loss(
+    queries: Any, keys: Any, *, temperature: Any = 0.07, similarity: str = "cosine",
+    positive_indices: Any = None, symmetric: bool = False, axis_name: str | None = None,
+    weights: Any = None, where: Any = None, reduction: str = "mean",
+) -> jax.Array:
+    r"""InfoNCE: cross-entropy of temperature-scaled query-key similarities.
+
+    .. math::
+       \ell_i = -\log \frac{\exp(s(q_i, k_{p_i}) / \tau)}{\sum_j \exp(s(q_i, k_j) / \tau)}
+
+    with :math:`p_i = i` (diagonal positives) unless ``positive_indices`` is
+    given. ``symmetric=True`` is the CLIP loss: each entry is the average of the
+    query-to-key term above and the key-to-query term of the transposed logits,
+    :math:`\tfrac12(\ell^{q\to k}_i + \ell^{k\to q}_i)`.
+
+    Args:
+      queries: ``[n, dim]`` floating query embeddings.
+      keys: ``[m, dim]`` key embeddings (``m == n`` for diagonal positives).
+      temperature: :math:`\tau`; float or traced array (differentiable).
+      similarity: ``"cosine"`` (default) or ``"dot"`` (raw dot products).
+      positive_indices: optional ``[n]`` integer index of each query's positive
+        key (into the gathered keys when ``axis_name`` is set). Not with
+        ``symmetric``.
+      symmetric: average both directions (requires diagonal positives).
+      axis_name: under ``shard_map``/``pmap``, the keys (and for ``symmetric``
+        the queries) are gathered over this axis; the positive of local query
+        ``i`` is at its global index. ``"mean"``/``"sum"`` are then the global
+        values, equal to the single-device loss on the concatenated batch.
+      weights: optional weights broadcastable to the ``"none"`` output.
+      where: optional boolean mask of the ``"none"`` output's shape; masked
+        entries contribute nothing.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+      A scalar for ``"mean"``/``"sum"``; the ``[n]`` per-query losses for
+      ``"none"``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> q = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+      >>> jaxloss.infonce_loss(q, q, temperature=1.0)
+      Array(0.31326163, dtype=float32)
+
+    References:
+      A. van den Oord et al., "Representation Learning with Contrastive
+      Predictive Coding", 2018, https://arxiv.org/abs/1807.03748; A. Radford et
+      al., "Learning Transferable Visual Models From Natural Language
+      Supervision" (CLIP), 2021, https://arxiv.org/abs/2103.00020.
+    """
+    contracts.choice(similarity, _SIMILARITIES, "similarity")
+    _rows(queries, "queries")
+    _rows(keys, "keys")
+    _same_dim(queries=queries, keys=keys)
+    q, k = upcast(queries, keys)
+    n = q.shape[0]
+    temp = param(temperature, q.dtype)
+    k_all = gather_batch(k, axis_name)
+    bad = None
+    if positive_indices is None:
+        if k.shape[0] != n:
+            raise ValueError(
+                f"{function_name()}: queries has shape {q.shape} and keys has shape {k.shape}; "
+                "diagonal positives need as many keys as queries (or pass positive_indices)"
+            )
+        target = _offset(n, axis_name) + jnp.arange(n)
+    else:
+        if symmetric:
+            raise ValueError(f"{function_name()}: symmetric=True requires diagonal positives "
+                             "(positive_indices=None)")
+        contracts.integer(positive_indices=positive_indices)
+        contracts.shape_is(positive_indices, (n,), "positive_indices", "one key index per query",
+                            like={"queries": queries})
+        target, _, bad = class_labels(positive_indices, k_all.shape[0], what="positive_indices")
+    logits = _similarity(q, k_all, similarity) / temp
+    loss = jax.nn.logsumexp(logits, axis=1) - _take(logits, target)
+    if symmetric:
+        logits_t = _similarity(k, gather_batch(q, axis_name), similarity) / temp
+        loss = 0.5 * (loss + jax.nn.logsumexp(logits_t, axis=1) - _take(logits_t, target))
+    return _reduce(poison(loss, bad), reduction, axis_name, weights=weights, where=where)
+
+
+# --------------------------------------------------------------------------- NT-Xent
+
+
+def _labels(labels: Any, embeddings: Any) -> None:
+    contracts.integer(labels=labels)
+    contracts.shape_is(labels, np.shape(embeddings)[:1], "labels", "one label per embedding",
+                        like={"embeddings": embeddings})
+
+
+def _labelled_batch(embeddings: Any, labels: Any, axis_name: str | None):
+    """Checks ``[batch, dim]`` embeddings with one integer label each, upcasts, gathers
+    them over ``axis_name``; returns ``(e, labels, e_all, labels_all, global_index)``."""
+    _rows(embeddings, "embeddings")
+    n = np.shape(embeddings)[0]
+    _labels(labels, embeddings)
+    (e,) = upcast(embeddings)
+    labels = jnp.asarray(labels)
+    e_all, labels_all = gather_batch((e, labels), axis_name)
+    return e, labels, e_all, labels_all, _offset(n, axis_name) + jnp.arange(n)
+
+
+@register(_FAMILY, reference="optax.ntxent (Chen et al. 2020, SimCLR)")
+def ntxent(
+    embeddings: Any, labels: Any, *, temperature: Any = 0.07,
+    weights: Any = None, where: Any = None, reduction: str = "mean",
+) -> jax.Array:
+    r"""Normalised temperature-scaled cross-entropy (NT-Xent, SimCLR), optax semantics.
+
+    For every positive pair :math:`(i, j)` (same label, :math:`i \ne j`), with
+    :math:`s_{ij}` the cosine similarity over :math:`\tau` and :math:`N(i)` the
+    embeddings with another label,
+
+    .. math::
+       \ell_{ij} = -\log \frac{e^{s_{ij}}}{e^{s_{ij}} + \sum_{k \in N(i)} e^{s_{ik}}},
+       \qquad \text{mean} = \frac{\sum_{i,j} \ell_{ij}}{\#\text{positive pairs}}
+
+    so ``"mean"`` equals ``optax.ntxent``. ``"none"`` is per anchor, the sum of
+    its pair losses :math:`\sum_j \ell_{ij}`; the mean divides by the (weighted)
+    number of positive pairs, so a per-anchor weight weights each of that
+    anchor's pairs. Anchors without a positive are excluded; with no positive
+    pair at all the loss is 0 (optax gives NaN).
+
+    Args:
+      embeddings: ``[batch, dim]`` floating embeddings.
+      labels: ``[batch]`` integer group labels; equal labels are positives.
+      temperature: :math:`\tau`; float or traced array.
+      weights: optional weights broadcastable to the ``"none"`` output.
+      where: optional boolean mask of the ``"none"`` output's shape; masked
+        entries contribute nothing.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+      A scalar for ``"mean"``/``"sum"``; ``[batch]`` per-anchor sums for ``"none"``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
+      >>> jaxloss.ntxent(x, jnp.array([0, 0, 1, 1]), temperature=0.5)
+      Array(0.28987798, dtype=float32)
+
+    References:
+      T. Chen et al., "A Simple Framework for Contrastive Learning of Visual
+      Representations", 2020, https://arxiv.org/abs/2002.05709; ``optax.ntxent``.
+    """
+    _rows(embeddings, "embeddings")
+    n = np.shape(embeddings)[0]
+    _labels(labels, embeddings)
+    (e,) = upcast(embeddings)
+    s = _similarity(e, e, "cosine") / param(temperature, e.dtype)
+    labels = jnp.asarray(labels)
+    same = labels[:, None] == labels[None, :]
+    pos = same & ~jnp.eye(n, dtype=bool)
+    neg = ~same
+    has_neg = jnp.any(neg, axis=1)
+    # Rows without negatives: logsumexp of finite zeros, then -inf by a second where
+    # (a logsumexp over only -inf has a NaN gradient).
+    z = jnp.where(neg & has_neg[:, None], s, jnp.where(has_neg[:, None], -jnp.inf, 0.0))
+    lse_neg = jnp.where(has_neg, jax.nn.logsumexp(z, axis=1), -jnp.inf)
+    # -log(e^s / (e^s + sum_neg e^s_k)) = softplus(lse_neg - s); 0 when there is no negative.
+    pair = jax.nn.softplus(lse_neg[:, None] - s)
+    loss = jnp.sum(jnp.where(pos, pair, 0.0), axis=1)
+    count = jnp.sum(pos, axis=1).astype(e.dtype)
+    return reduce(loss, reduction, weights=weights, where=where, valid=count > 0, normalizer=count)
+
+
+# --------------------------------------------------------------------------- SupCon
+
+
+@register(_FAMILY, reference="Khosla et al. 2020 (arXiv:2004.11362); pytorch-metric-learning SupConLoss")
+def supervised_contrastive_loss(
+    embeddings: Any, labels: Any, *, temperature: Any = 0.07, axis_name: str | None = None,
+    weights: Any = None, where: Any = None, reduction: str = "mean",
+) -> jax.Array:
+    r"""Supervised contrastive loss (SupCon, :math:`\mathcal{L}^{sup}_{out}`) on cosine similarities.
+
+    .. math::
+       \ell_i = -\frac{1}{|P(i)|} \sum_{p \in P(i)}
+       \log \frac{\exp(s_{ip} / \tau)}{\sum_{a \ne i} \exp(s_{ia} / \tau)}
+
+    :math:`P(i)` are the other embeddings with anchor :math:`i`'s label and
+    :math:`s` the cosine similarity; the anchor itself is excluded from the
+    denominator. The mean runs over anchors with at least one positive
+    (anchors without one are excluded, never NaN; none at all gives 0 with
+    zero gradients), as pytorch-metric-learning's ``SupConLoss``. Unlike that
+    implementation, a batch without negatives still has a loss (PML returns 0)
+    and the default temperature is 0.07 (PML: 0.1).
+
+    Args:
+      embeddings: ``[batch, dim]`` floating embeddings (normalised inside).
+      labels: ``[batch]`` integer class labels.
+      temperature: :math:`\tau`; float or traced array.
+      axis_name: under ``shard_map``/``pmap``, the contrast set (embeddings and
+        labels) is gathered over this axis; ``"mean"``/``"sum"`` are global,
+        equal to the single-device loss on the concatenated batch.
+      weights: optional weights broadcastable to the ``"none"`` output.
+      where: optional boolean mask of the ``"none"`` output's shape; masked
+        entries contribute nothing.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+      A scalar for ``"mean"``/``"sum"``; ``[batch]`` per-anchor losses for
+      ``"none"`` (0 for anchors without a positive).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
+      >>> jaxloss.supervised_contrastive_loss(x, jnp.array([0, 0, 1, 1]), temperature=0.5)
+      Array(0.2898779, dtype=float32)
+
+    References:
+      P. Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020,
+      https://arxiv.org/abs/2004.11362; pytorch-metric-learning ``SupConLoss``.
+    """
+    e, labels, e_all, labels_all, index = _labelled_batch(embeddings, labels, axis_name)
+    contracts.nonempty(e_all, "embeddings", 2, "each anchor is contrasted with the others")
+    total = e_all.shape[0]
+    logits = _similarity(e, e_all, "cosine") / param(temperature, e.dtype)
+    is_self = index[:, None] == jnp.arange(total)[None, :]
+    pos = (labels[:, None] == labels_all[None, :]) & ~is_self
+    log_prob = logits - jax.nn.logsumexp(jnp.where(is_self, -jnp.inf, logits), axis=1)[:, None]
+    count = jnp.sum(pos, axis=1)
+    loss = -jnp.sum(jnp.where(pos, log_prob, 0.0), axis=1) / jnp.maximum(count, 1).astype(e.dtype)
+    return _reduce(loss, reduction, axis_name, weights=weights, where=where, valid=count > 0)
+
+
+# --------------------------------------------------------------------------- MNRL
+
+
+@register(_FAMILY, reference="sentence-transformers MultipleNegativesRankingLoss")
+def multiple_negatives_ranking_loss(
+    anchors: Any, positives: Any, negatives: Any = None, *, scale: Any = 20.0,
+    similarity: str = "cosine", axis_name: str | None = None,
+    weights: Any = None, where: Any = None, reduction: str = "mean",
+) -> jax.Array:
+    r"""Multiple-negatives ranking loss (in-batch negatives), sentence-transformers semantics.
+
+    .. math::
+       \ell_i = -\log \frac{\exp(\lambda\, s(a_i, p_i))}
+       {\sum_j \exp(\lambda\, s(a_i, p_j)) + \sum_k \exp(\lambda\, s(a_i, n_k))}
+
+    The candidates of every anchor are all positives followed by all
+    negatives (``[positives; negatives[:, 0]; negatives[:, 1]; ...]``, the
+    order of sentence-transformers' columns); the label of anchor ``i`` is
+    ``i``.
+
+    Args:
+      anchors: ``[batch, dim]`` floating anchor (query) embeddings.
+      positives: ``[batch, dim]`` positive (document) embeddings.
+      negatives: optional hard negatives: ``[batch, k, dim]`` (``k`` per
+        anchor, sentence-transformers' extra columns) or ``[m, dim]`` (shared
+        candidates, e.g. one column with ``m = batch``).
+      scale: :math:`\lambda` (``1 / temperature``); float or traced array.
+      similarity: ``"cosine"`` (default) or ``"dot"``.
+      axis_name: under ``shard_map``/``pmap``, positives and negatives are
+        gathered over this axis (sentence-transformers'
+        ``gather_across_devices``); ``"mean"``/``"sum"`` are global.
+      weights: optional weights broadcastable to the ``"none"`` output.
+      where: optional boolean mask of the ``"none"`` output's shape; masked
+        entries contribute nothing.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+      A scalar for ``"mean"``/``"sum"``; ``[batch]`` per-anchor losses for ``"none"``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> a = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+      >>> jaxloss.multiple_negatives_ranking_loss(a, a, scale=1.0)
+      Array(0.31326163, dtype=float32)
+
+    References:
+      M. Henderson et al., "Efficient Natural Language Response Suggestion for
+      Smart Reply", 2017, https://arxiv.org/abs/1705.00652; sentence-transformers
+      ``MultipleNegativesRankingLoss``.
+    """
+    contracts.choice(similarity, _SIMILARITIES, "similarity")
+    _rows(anchors, "anchors")
+    _rows(positives, "positives")
+    contracts.same_shape("one positive per anchor", anchors=anchors, positives=positives)
+    if negatives is not None:
+        contracts.floating(negatives=negatives)
+        contracts.rank(negatives, {2, 3}, "negatives", "[m, dim] or [batch, k, dim]")
+        if np.ndim(negatives) == 3:
+            contracts.shape_is(negatives, (np.shape(anchors)[0], None, None), "negatives",
+                                "[batch, k, dim] needs one row of k negatives per anchor",
+                                like={"anchors": anchors})
+        _same_dim(anchors=anchors, negatives=negatives)
+    a, p, neg = upcast(anchors, positives, negatives)
+    n = a.shape[0]
+    candidates = gather_batch(p, axis_name)
+    if neg is not None:
+        neg = gather_batch(neg, axis_name)
+        if neg.ndim == 3:
+            neg = jnp.swapaxes(neg, 0, 1).reshape(-1, neg.shape[-1])
+        candidates = jnp.concatenate([candidates, neg], axis=0)
+    scores = _similarity(a, candidates, similarity) * param(scale, a.dtype)
+    target = _offset(n, axis_name) + jnp.arange(n)
+    loss = jax.nn.logsumexp(scores, axis=1) - _take(scores, target)
+    return _reduce(loss, reduction, axis_name, weights=weights, where=where)
+
+
+# --------------------------------------------------------------------------- GE2E
+
+
+@register(_FAMILY, reference="Wan et al. 2018 (arXiv:1710.10467)")
+def ge2e_loss(
+    embeddings: Any, *, w: Any = 10.0, b: Any = -5.0, method: str = "softmax",
+    weights: Any = None, where: Any = None, reduction: str = "mean",
+) -> jax.Array:
+    r"""Generalized end-to-end (GE2E) speaker-verification loss.
+
+    Embeddings are L2-normalised (the paper's d-vectors are unit norm);
+    :math:`c_k` is the mean of speaker :math:`k`'s normalised embeddings and
+    :math:`c_j^{(-i)}` that of speaker :math:`j` without utterance :math:`i`.
+
+    .. math::
+       S_{ji,k} = w \cos(e_{ji}, c_k^{(-i \text{ if } k = j)}) + b, \qquad
+       \ell^{\text{softmax}}_{ji} = -S_{ji,j} + \log \sum_k \exp S_{ji,k}, \qquad
+       \ell^{\text{contrast}}_{ji} = 1 - \sigma(S_{ji,j}) + \max_{k \ne j} \sigma(S_{ji,k})
+
+    ``w`` and ``b`` are used as given (no clamping) and are differentiable; the
+    paper keeps :math:`w > 0`: parameterise it positive (e.g. ``softplus``) or
+    clip it after each update.
+
+    Args:
+      embeddings: ``[speakers, utterances, dim]`` floating embeddings
+        (``utterances >= 2``; ``speakers >= 2`` for ``"contrast"``).
+      w: similarity scale; float or traced array.
+      b: similarity bias; float or traced array.
+      method: ``"softmax"`` (default) or ``"contrast"``.
+      weights: optional weights broadcastable to the ``"none"`` output.
+      where: optional boolean mask of the ``"none"`` output's shape; masked
+        entries contribute nothing.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+      A scalar for ``"mean"``/``"sum"`` (the mean over utterances; the paper's
+      :math:`L_G` is the ``"sum"``); ``[speakers, utterances]`` for ``"none"``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> e = jnp.array([[[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, 1.0]]])
+      >>> jaxloss.ge2e_loss(e, w=1.0, b=0.0)
+      Array(0.31326163, dtype=float32)
+
+    References:
+      L. Wan, Q. Wang, A. Papir, I. L. Moreno, "Generalized End-to-End Loss for
+      Speaker Verification", ICASSP 2018, https://arxiv.org/abs/1710.10467.
+    """
+    contracts.choice(method, ("softmax", "contrast"), "method")
+    contracts.floating(embeddings=embeddings)
+    contracts.rank(embeddings, 3, "embeddings", "[speakers, utterances, dim]")
+    speakers, utterances, _ = np.shape(embeddings)
+    if utterances < 2 or (method == "contrast" and speakers < 2):
+        raise ValueError(
+            f"{function_name()}: embeddings has shape {tuple(np.shape(embeddings))}; needs at least "
+            "2 utterances per speaker (and 2 speakers for method='contrast')"
+        )
+    (e,) = upcast(embeddings)
+    e = l2_normalize(e)
+    sums = jnp.sum(e, axis=1)
+    centroids = l2_normalize(sums / utterances)
+    own_centroids = l2_normalize((sums[:, None, :] - e) / (utterances - 1))
+    cos_all = jnp.einsum("jid,kd->jik", e, centroids)
+    cos_own = jnp.sum(e * own_centroids, axis=-1)
+    own = jnp.eye(speakers, dtype=bool)[:, None, :]
+    cos = jnp.where(own, cos_own[..., None], cos_all)
+    s = param(w, e.dtype) * cos + param(b, e.dtype)
+    s_own = param(w, e.dtype) * cos_own + param(b, e.dtype)
+    if method == "softmax":
+        loss = jax.nn.logsumexp(s, axis=-1) - s_own
+    else:
+        others = jnp.max(jnp.where(own, -jnp.inf, jax.nn.sigmoid(s)), axis=-1)
+        loss = 1.0 - jax.nn.sigmoid(s_own) + others
+    return reduce(loss, reduction, weights=weights, where=where)
