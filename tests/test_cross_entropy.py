@@ -13,7 +13,7 @@ from jax.test_util import check_grads
 from references import load
 
 import jaxloss
-from jaxloss.classification import _cross_entropy
+from jaxloss.classification import _focal as _cross_entropy
 
 G = load("cross_entropy")
 TOL = {"rtol": 1e-6, "atol": 1e-9}

@@ -328,7 +328,7 @@ def test_sliced_weighted_matches_pot_and_key_projections(x64):
     out = sliced_wasserstein(x, y, projections=proj, b=R["sw/b"])
     np.testing.assert_allclose(out, R["sw/p2_weighted"], rtol=1e-12)
     key = jax.random.key(3)
-    from jaxloss.distribution import random_projections
+    from jaxloss.distribution._wasserstein import random_projections
 
     via_key = sliced_wasserstein(x, y, key, num_projections=32)
     explicit = sliced_wasserstein(x, y, projections=random_projections(key, 3, 32, jnp.float64))

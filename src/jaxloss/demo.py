@@ -261,7 +261,7 @@ def run(quick: bool, out: pathlib.Path, seed: int = 0) -> dict[str, dict[str, fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jaxloss.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m jaxloss.demo", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer training steps (about a minute)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("demo_out"), help="output folder")
     parser.add_argument("--seed", type=int, default=0)

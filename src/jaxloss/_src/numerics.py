@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -34,7 +35,7 @@ def compute_dtype(*arrays: Any) -> jnp.dtype:
     return jax.dtypes.canonicalize_dtype(jnp.float64 if widest > 4 else jnp.float32)
 
 
-def upcast(*arrays: Any, dtype: Any = None) -> tuple[jax.Array, ...]:
+def upcast(*arrays: Any, dtype: Any = None) -> tuple[Any, ...]:
     """Converts ``arrays`` to the compute dtype (``None`` entries pass through)."""
     dtype = compute_dtype(*arrays) if dtype is None else dtype
     return tuple(None if a is None else jnp.asarray(a, dtype=dtype) for a in arrays)

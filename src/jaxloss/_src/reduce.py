@@ -2,25 +2,19 @@
 
 Every loss ends in :func:`reduce`, so ``weights``, ``where``, ``ignore_index``
 and the "nothing valid gives 0 with zero gradients" rule behave identically
-across the library. :func:`elementwise` is the prologue and epilogue of the
-elementwise-pair losses over pytrees.
+across the library.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import contracts
 from .contracts import function_name
-from .numerics import _is_array, compute_dtype, param, upcast
-
-Reduction = Literal["mean", "sum", "none"]
-
+from .numerics import _is_array, compute_dtype
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -88,7 +82,7 @@ def _leaf_terms(loss, weights, where, valid, normalizer):
     return value, denominator
 
 
-def _leaves(tree: Any, like: Any, what: str) -> list:
+def leaves_like(tree: Any, like: Any, what: str) -> list:
     """Leaves of ``tree`` aligned with the leaves of ``like`` (``None`` -> all ``None``)."""
     n = len(jax.tree.leaves(like))
     if tree is None:
@@ -135,10 +129,10 @@ def reduce(
     """
     check_reduction(reduction)
     leaves, treedef = jax.tree.flatten(loss)
-    w_leaves = _leaves(weights, loss, "weights")
-    m_leaves = _leaves(where, loss, "where")
-    v_leaves = _leaves(valid, loss, "valid")
-    n_leaves = _leaves(normalizer, loss, "normalizer")
+    w_leaves = leaves_like(weights, loss, "weights")
+    m_leaves = leaves_like(where, loss, "where")
+    v_leaves = leaves_like(valid, loss, "valid")
+    n_leaves = leaves_like(normalizer, loss, "normalizer")
     terms = [
         _leaf_terms(*args) for args in zip(leaves, w_leaves, m_leaves, v_leaves, n_leaves)
     ]
@@ -153,45 +147,3 @@ def reduce(
     # Double where: the untaken 0/0 branch must not leak NaN into the gradient.
     empty = denominator == 0
     return jnp.where(empty, jnp.zeros((), dtype), total / jnp.where(empty, 1, denominator))
-
-
-def elementwise(
-    formula: Callable[..., jax.Array],
-    *data: Any,
-    weights: Any = None,
-    where: Any = None,
-    reduction: str = "mean",
-    names: tuple[str, ...] = ("predictions", "targets"),
-    **params: Any,
-) -> Any:
-    """Applies ``formula(*leaves, **params)`` leaf by leaf and reduces.
-
-    ``data`` are matching pytrees of same-shape arrays; each leaf tuple is
-    upcast to its compute dtype, masked entries are sanitised to 0 (so NaN/inf
-    there reach neither value nor gradient) and ``params`` are cast to the
-    compute dtype. ``"mean"`` over a pytree is the mean over all elements of all
-    leaves.
-    """
-    check_reduction(reduction)
-    structure = jax.tree.structure(data[0])
-    for name, tree in zip(names[1:], data[1:]):
-        if jax.tree.structure(tree) != structure:
-            raise ValueError(
-                f"{function_name()}: {name} has pytree structure {jax.tree.structure(tree)} "
-                f"but {names[0]} has structure {structure}"
-            )
-    columns = [jax.tree.leaves(tree) for tree in data]
-    masks = _leaves(where, data[0], "where")
-    out = []
-    for leaf_args, mask in zip(zip(*columns), masks):
-        contracts.floating(**{names[0]: leaf_args[0]})
-        contracts.same_shape(**dict(zip(names, leaf_args)))
-        arrays = upcast(*leaf_args)
-        if mask is not None:
-            mask = broadcast(mask, arrays[0].shape, "where", dtype=bool)
-            arrays = tuple(sanitize(a, mask) for a in arrays)
-        dtype = arrays[0].dtype
-        cast = {k: (v if v is None or isinstance(v, bool) else param(v, dtype)) for k, v in params.items()}
-        out.append(formula(*arrays, **cast))
-    loss = structure.unflatten(out)
-    return reduce(loss, reduction, weights=weights, where=where)

@@ -6,16 +6,16 @@ from ._cross_entropy import class_balanced_weights as class_balanced_weights
 from ._cross_entropy import poly1_cross_entropy as poly1_cross_entropy
 from ._cross_entropy import poly_loss as poly_loss
 from ._cross_entropy import sigmoid_binary_cross_entropy as sigmoid_binary_cross_entropy
-from ._cross_entropy import sigmoid_focal_loss as sigmoid_focal_loss
 from ._cross_entropy import smooth_labels as smooth_labels
 from ._cross_entropy import softmax_cross_entropy as softmax_cross_entropy
-from ._cross_entropy import softmax_focal_loss as softmax_focal_loss
-from ._margin import ctc_loss as ctc_loss
-from ._margin import hinge_loss as hinge_loss
-from ._margin import multiclass_hinge_loss as multiclass_hinge_loss
-from ._margin import perceptron_loss as perceptron_loss
-from ._margin import sparsemax_loss as sparsemax_loss
-from ._margin import squared_hinge_loss as squared_hinge_loss
+from ._ctc import ctc_loss as ctc_loss
+from ._focal import sigmoid_focal_loss as sigmoid_focal_loss
+from ._focal import softmax_focal_loss as softmax_focal_loss
+from ._hinge import hinge_loss as hinge_loss
+from ._hinge import multiclass_hinge_loss as multiclass_hinge_loss
+from ._hinge import perceptron_loss as perceptron_loss
+from ._hinge import squared_hinge_loss as squared_hinge_loss
+from ._sparsemax import sparsemax_loss as sparsemax_loss
 
 __all__ = [
     "class_balanced_weights",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
@@ -11,6 +9,7 @@ from .._src import contracts
 from .._src.numerics import param, upcast
 from .._src.reduce import broadcast, check_reduction, reduce, sanitize
 from .._src.registry import register
+from .._src.types import ArrayLike, Reduction
 
 __all__ = ["kmeans_loss", "spectral_clustering_loss"]
 
@@ -26,9 +25,10 @@ def _squared_distances(x: jax.Array, c: jax.Array) -> jax.Array:
 
 @register(_FAMILY, reference="k-means objective (scipy.cluster.vq / sklearn inertia_)", aliases=("kmeans",))
 def kmeans_loss(
-    points: Any, centroids: Any, *, soft: bool = False, temperature: Any = 1.0,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
+    points: ArrayLike, centroids: ArrayLike, *, soft: bool = False,
+    temperature: float | ArrayLike = 1.0,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""k-means objective: squared distance of each point to its centroid.
 
     .. math::
@@ -77,9 +77,9 @@ def kmeans_loss(
 
 @register(_FAMILY, reference="Shaham et al. 2018 (SpectralNet), arXiv:1801.01587", aliases=("spectral_loss",))
 def spectral_clustering_loss(
-    embeddings: Any, affinity: Any, *, normalized: bool = True, orthogonality: Any = 1.0,
-    reduction: str = "sum",
-) -> Any:
+    embeddings: ArrayLike, affinity: ArrayLike, *, normalized: bool = True,
+    orthogonality: float | ArrayLike = 1.0, reduction: Reduction = "sum",
+) -> jax.Array:
     r"""Spectral clustering relaxation (SpectralNet): the cut of an embedding plus
     an orthogonality penalty.
 

@@ -4,12 +4,12 @@
 
 from ._divergences import js_divergence as js_divergence
 from ._divergences import kl_divergence as kl_divergence
-from ._divergences import mmd_loss as mmd_loss
-from ._divergences import sinkhorn_divergence as sinkhorn_divergence
-from ._divergences import sliced_wasserstein as sliced_wasserstein
-from ._divergences import wasserstein_1d as wasserstein_1d
+from ._mmd import mmd_loss as mmd_loss
 from ._sinkhorn import SinkhornOutput as SinkhornOutput
 from ._sinkhorn import sinkhorn as sinkhorn
+from ._sinkhorn import sinkhorn_divergence as sinkhorn_divergence
+from ._wasserstein import sliced_wasserstein as sliced_wasserstein
+from ._wasserstein import wasserstein_1d as wasserstein_1d
 
 __all__ = [
     "SinkhornOutput",

@@ -1,31 +1,32 @@
 """Classification heads for metric learning: angular-margin softmax losses
 (ArcFace, CosFace, CurricularFace) and the center loss.
 
-``class_weights`` are ``[dim, classes]`` (pytorch-metric-learning's ``W``);
-embeddings and class weights are L2-normalised, so the logits are
-``scale * cos``. Label ``-1`` marks an example to ignore (as insightface): it is
-excluded from the mean, and from the state updates.
+The margin heads take ``centers`` ``[dim, classes]`` (pytorch-metric-learning's
+``W``; the keyword was ``class_weights`` before); embeddings and centres are
+L2-normalised, so the logits are ``scale * cos``. :func:`center_loss` takes
+``centers`` ``[classes, dim]``. Label ``-1`` marks an example to ignore (as
+insightface): it is excluded from the mean, and from the state updates.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._src import contracts
-from .._src.contracts import function_name
-from .._src.labels import class_labels, poison
-from .._src.numerics import l2_normalize, param, safe_sqrt, upcast
-from .._src.reduce import broadcast, reduce, sanitize
+from .._src.deprecation import renamed
+from .._src.embeddings import head_batch, pick
+from .._src.labels import poison
+from .._src.numerics import l2_normalize, param, safe_sqrt
+from .._src.reduce import reduce
 from .._src.registry import register
+from .._src.types import ArrayLike, Reduction
 
 __all__ = ["arcface_loss", "center_loss", "cosface_loss", "curricularface_loss"]
 
 _FAMILY = "embedding"
-_IGNORE = -1
 
 
 class _Head(NamedTuple):
@@ -37,42 +38,12 @@ class _Head(NamedTuple):
     bad: jax.Array  # [batch] bool: out-of-range labels
 
 
-def _examples(embeddings: Any, labels: Any, other: Any, what: str, layout: str, where: Any):
-    """Checks ``[batch, dim]`` embeddings, ``[batch]`` labels and the ``other`` array
-    (``class_weights`` ``[dim, classes]`` or ``centers`` ``[classes, dim]``).
-
-    Returns ``(x, other, safe, valid, bad, counted)`` in the compute dtype, the rows
-    masked by ``where`` zeroed; ``counted`` is ``valid & where``.
-    """
-    contracts.floating(embeddings=embeddings, **{what: other})
-    contracts.rank(embeddings, 2, "embeddings", "[batch, dim]")
-    contracts.rank(other, 2, what, layout)
-    shape = tuple(np.shape(other))
-    classes, dim = shape[::-1] if layout == "[dim, classes]" else shape
-    if np.shape(embeddings)[1] != dim:
-        raise ValueError(
-            f"{function_name()}: embeddings has shape {tuple(np.shape(embeddings))} but "
-            f"{what} has shape {shape}; {what} must be {layout} with the embeddings' dim"
-        )
-    contracts.integer(labels=labels)
-    n = np.shape(embeddings)[0]
-    contracts.shape_is(labels, (n,), "labels", "one class index (or -1 to ignore) per embedding",
-                        like={"embeddings": embeddings})
-    safe, valid, bad = class_labels(labels, classes, ignore_index=_IGNORE, like={what: other})
-    mask = None if where is None else broadcast(where, (n,), "where", dtype=bool)
-    x, other = upcast(embeddings, other)
-    x = sanitize(x, None if mask is None else mask[:, None])
-    return x, other, safe, valid, bad, valid if mask is None else valid & mask
-
-
-def _head(embeddings: Any, class_weights: Any, labels: Any, where: Any) -> _Head:
-    x, w, safe, valid, bad, counted = _examples(
-        embeddings, labels, class_weights, "class_weights", "[dim, classes]", where)
+def _head(embeddings: ArrayLike, centers: ArrayLike, labels: ArrayLike, where: ArrayLike | None) -> _Head:
+    batch = head_batch(embeddings, labels, centers, "centers", "[dim, classes]", where)
     # Rounding can put |cos| slightly above 1, where sqrt(1 - cos^2) is NaN.
-    cos = jnp.clip(l2_normalize(x) @ l2_normalize(w, axis=0), -1.0, 1.0)
-    is_target = jax.lax.broadcasted_iota(jnp.int32, cos.shape, 1) == safe[:, None]
-    target = jnp.take_along_axis(cos, safe[:, None], axis=1)[:, 0]
-    return _Head(cos, target, is_target, counted, valid, bad)
+    cos = jnp.clip(l2_normalize(batch.embeddings) @ l2_normalize(batch.matrix, axis=0), -1.0, 1.0)
+    is_target = jax.lax.broadcasted_iota(jnp.int32, cos.shape, 1) == batch.labels[:, None]
+    return _Head(cos, pick(cos, batch.labels), is_target, batch.counted, batch.valid, batch.bad)
 
 
 def _sin(cos: jax.Array) -> jax.Array:
@@ -89,7 +60,9 @@ def _arc_margin(cos: jax.Array, margin: jax.Array, easy_margin: bool) -> jax.Arr
     return jnp.where(cos > -jnp.cos(margin), cos_m, cos - margin * jnp.sin(margin))
 
 
-def _softmax_ce(h: _Head, target_logit: jax.Array, scale: jax.Array, others: jax.Array | None = None):
+def _softmax_ce(
+    h: _Head, target_logit: jax.Array, scale: jax.Array, others: jax.Array | None = None
+) -> jax.Array:
     """Cross-entropy of ``scale * logits`` with the own class replaced by ``target_logit``."""
     others = h.cos if others is None else others
     logits = scale * jnp.where(h.is_target, target_logit[:, None], others)
@@ -97,9 +70,11 @@ def _softmax_ce(h: _Head, target_logit: jax.Array, scale: jax.Array, others: jax
 
 
 @register(_FAMILY, reference="Deng et al. 2019 (arXiv:1801.07698); insightface / PML ArcFaceLoss")
+@renamed(class_weights="centers")
 def arcface_loss(
-    embeddings: Any, class_weights: Any, labels: Any, *, scale: Any = 64.0, margin: Any = 0.5,
-    easy_margin: bool = False, weights: Any = None, where: Any = None, reduction: str = "mean",
+    embeddings: ArrayLike, centers: ArrayLike, labels: ArrayLike, *, scale: ArrayLike = 64.0,
+    margin: ArrayLike = 0.5, easy_margin: bool = False,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""ArcFace: softmax cross-entropy with an additive angular margin on the target class.
 
@@ -110,14 +85,15 @@ def arcface_loss(
        \cos\theta - m \sin m & \text{otherwise (insightface fallback)} \end{cases}
 
     :math:`\cos\theta_j` is the cosine between the embedding and column
-    :math:`j` of ``class_weights``. ``easy_margin=True`` applies the margin only
+    :math:`j` of ``centers``. ``easy_margin=True`` applies the margin only
     where :math:`\cos\theta > 0` (plain :math:`\cos\theta` elsewhere).
     :math:`\sin\theta = \sqrt{\max(1 - \cos^2\theta, 0)}` has a finite gradient
     at :math:`\cos\theta = \pm 1`.
 
     Args:
       embeddings: ``[batch, dim]`` floating embeddings.
-      class_weights: ``[dim, classes]`` class centres (normalised inside).
+      centers: ``[dim, classes]`` class centres (normalised inside); the
+        deprecated keyword ``class_weights=`` still works, with a ``DeprecationWarning``.
       labels: ``[batch]`` integer classes; ``-1`` ignores the example.
       scale: :math:`s`; float or traced array.
       margin: :math:`m` in radians; float or traced array.
@@ -142,7 +118,7 @@ def arcface_loss(
       Recognition", CVPR 2019, https://arxiv.org/abs/1801.07698; insightface
       ``arcface_torch``; pytorch-metric-learning ``ArcFaceLoss``.
     """
-    h = _head(embeddings, class_weights, labels, where)
+    h = _head(embeddings, centers, labels, where)
     dtype = h.cos.dtype
     phi = _arc_margin(h.target, param(margin, dtype), easy_margin)
     loss = _softmax_ce(h, phi, param(scale, dtype))
@@ -150,9 +126,11 @@ def arcface_loss(
 
 
 @register(_FAMILY, reference="Wang et al. 2018 (arXiv:1801.09414); PML CosFaceLoss")
+@renamed(class_weights="centers")
 def cosface_loss(
-    embeddings: Any, class_weights: Any, labels: Any, *, scale: Any = 64.0, margin: Any = 0.35,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    embeddings: ArrayLike, centers: ArrayLike, labels: ArrayLike, *, scale: ArrayLike = 64.0,
+    margin: ArrayLike = 0.35,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""CosFace (large margin cosine loss): an additive cosine margin on the target class.
 
@@ -162,7 +140,8 @@ def cosface_loss(
 
     Args:
       embeddings: ``[batch, dim]`` floating embeddings.
-      class_weights: ``[dim, classes]`` class centres (normalised inside).
+      centers: ``[dim, classes]`` class centres (normalised inside); the
+        deprecated keyword ``class_weights=`` still works, with a ``DeprecationWarning``.
       labels: ``[batch]`` integer classes; ``-1`` ignores the example.
       scale: :math:`s`; float or traced array.
       margin: :math:`m`; float or traced array.
@@ -186,22 +165,24 @@ def cosface_loss(
       Recognition", CVPR 2018, https://arxiv.org/abs/1801.09414;
       pytorch-metric-learning ``CosFaceLoss``.
     """
-    h = _head(embeddings, class_weights, labels, where)
+    h = _head(embeddings, centers, labels, where)
     dtype = h.cos.dtype
     loss = _softmax_ce(h, h.target - param(margin, dtype), param(scale, dtype))
     return reduce(loss, reduction, weights=weights, where=where, valid=h.valid)
 
 
-def _state_dtype(state: Any, compute: Any) -> Any:
+def _state_dtype(state: ArrayLike, compute: jnp.dtype) -> jnp.dtype:
     """New state keeps the dtype of the state passed in (stable ``scan`` carries)."""
-    return state.dtype if hasattr(state, "dtype") and jnp.issubdtype(state.dtype, jnp.floating) else compute
+    dtype = getattr(state, "dtype", None)
+    return dtype if dtype is not None and jnp.issubdtype(dtype, jnp.floating) else compute
 
 
 @register(_FAMILY, reference="Huang et al. 2020 (arXiv:2004.00288); official CurricularFace head")
+@renamed(class_weights="centers")
 def curricularface_loss(
-    embeddings: Any, class_weights: Any, labels: Any, t: Any, *, scale: Any = 64.0,
-    margin: Any = 0.5, momentum: Any = 0.01,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    embeddings: ArrayLike, centers: ArrayLike, labels: ArrayLike, t: ArrayLike, *, scale: ArrayLike = 64.0,
+    margin: ArrayLike = 0.5, momentum: ArrayLike = 0.01,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> tuple[jax.Array, jax.Array]:
     r"""CurricularFace: ArcFace margin plus adaptive re-weighting of hard negatives.
 
@@ -222,7 +203,8 @@ def curricularface_loss(
 
     Args:
       embeddings: ``[batch, dim]`` floating embeddings.
-      class_weights: ``[dim, classes]`` class centres (normalised inside).
+      centers: ``[dim, classes]`` class centres (normalised inside); the
+        deprecated keyword ``class_weights=`` still works, with a ``DeprecationWarning``.
       labels: ``[batch]`` integer classes; ``-1`` ignores the example.
       t: scalar state (0 at the start of training, as the paper).
       scale: :math:`s`; float or traced array.
@@ -252,7 +234,7 @@ def curricularface_loss(
       Deep Face Recognition", CVPR 2020, https://arxiv.org/abs/2004.00288;
       the official implementation (``HuangYG123/CurricularFace``, ``head.py``).
     """
-    h = _head(embeddings, class_weights, labels, where)
+    h = _head(embeddings, centers, labels, where)
     dtype = h.cos.dtype
     m = param(margin, dtype)
     mu = param(momentum, dtype)
@@ -271,8 +253,8 @@ def curricularface_loss(
 
 @register(_FAMILY, reference="Wen et al. 2016 (ECCV, center loss)")
 def center_loss(
-    embeddings: Any, centers: Any, labels: Any, *, alpha: Any = 0.5,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    embeddings: ArrayLike, centers: ArrayLike, labels: ArrayLike, *, alpha: ArrayLike = 0.5,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> tuple[jax.Array, jax.Array]:
     r"""Center loss: squared distance of each embedding to its class centre, and the centre update.
 
@@ -315,7 +297,8 @@ def center_loss(
       Approach for Deep Face Recognition", ECCV 2016,
       https://doi.org/10.1007/978-3-319-46478-7_31.
     """
-    x, c, safe, valid, bad, counted = _examples(embeddings, labels, centers, "centers", "[classes, dim]", where)
+    batch = head_batch(embeddings, labels, centers, "centers", "[classes, dim]", where)
+    x, c, safe, counted, bad = batch.embeddings, batch.matrix, batch.labels, batch.counted, batch.bad
     classes = c.shape[0]
     own = c[safe]
     loss = poison(0.5 * jnp.sum(jnp.square(x - own), axis=-1), bad)
@@ -324,4 +307,4 @@ def center_loss(
     new = c - param(alpha, c.dtype) * delta / (1.0 + n)[:, None]
     new = jnp.where(jnp.any(bad), jnp.asarray(jnp.nan, c.dtype), new)
     new = jax.lax.stop_gradient(new).astype(jnp.asarray(centers).dtype)
-    return reduce(loss, reduction, weights=weights, where=where, valid=valid), new
+    return reduce(loss, reduction, weights=weights, where=where, valid=batch.valid), new

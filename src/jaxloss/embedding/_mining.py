@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, ParamSpec, TypeVar, cast, get_args
 
 import jax
 import jax.numpy as jnp
@@ -16,7 +16,10 @@ import numpy as np
 
 from .._src import contracts
 from .._src.contracts import calling, function_name
+from .._src.distributed import gather_batch
+from .._src.embeddings import pick
 from .._src.numerics import l2_normalize, safe_sqrt, upcast
+from .._src.types import ArrayLike
 
 __all__: list[str] = [
     "batch_all_triplet_mask",
@@ -29,63 +32,45 @@ __all__: list[str] = [
     "semi_hard_negatives",
 ]
 
-METRICS = ("euclidean", "squared_euclidean", "cosine", "dot")
+Metric = Literal["euclidean", "squared_euclidean", "cosine", "dot"]
+METRICS: tuple[Metric, ...] = get_args(Metric)
 
-
-def gather_batch(x: Any, axis_name: str | None) -> Any:
-    """Concatenates ``x`` (a pytree with a leading batch axis) over the devices of
-    ``axis_name``, in device order; returns ``x`` unchanged when ``axis_name`` is ``None``.
-
-    Used by the losses that draw negatives from the global batch under
-    ``shard_map``/``pmap``.
-
-    Args:
-      x: a pytree of arrays ``[local_batch, ...]``.
-      axis_name: the mapped axis to gather over, or ``None``.
-
-    Returns:
-      The pytree with leaves ``[devices * local_batch, ...]`` (``x`` itself for ``None``).
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> gather_batch(jnp.ones((2, 3)), None).shape
-      (2, 3)
-    """
-    if axis_name is None:
-        return x
-    return jax.tree.map(lambda a: jax.lax.all_gather(a, axis_name, axis=0, tiled=True), x)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 # --------------------------------------------------------------------------- plumbing
 
 
-def _episodes(core_rank: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _episodes(core_rank: int) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Maps ``fn`` with ``vmap`` over the leading (episode) axes of its positional
     arguments when the first one has more than ``core_rank`` dimensions."""
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         name = f"jaxloss.mining.{fn.__name__}"
 
         @functools.wraps(fn)
-        def wrapper(first: Any, *args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            arrays = cast("tuple[Any, ...]", args)
             with calling(name):
-                if np.ndim(first) <= core_rank:
-                    return fn(first, *args, **kwargs)
-                for i, a in enumerate(args):
+                if not arrays or np.ndim(arrays[0]) <= core_rank:
+                    return fn(*args, **kwargs)
+                first = arrays[0]
+                for i, a in enumerate(arrays[1:]):
                     if a is not None and np.shape(a)[:1] != np.shape(first)[:1]:
                         raise ValueError(
                             f"{name}: argument {i + 2} has shape {tuple(np.shape(a))} but the first "
                             f"argument has shape {tuple(np.shape(first))}; a leading episode axis must "
                             "be on every argument"
                         )
-                return jax.vmap(lambda *xs: wrapper(*xs, **kwargs))(first, *args)
+                return jax.vmap(lambda *xs: wrapper(*xs, **kwargs))(*args)
 
         return wrapper
 
     return decorate
 
 
-def _check_labels(distances: Any, labels: Any) -> None:
+def _check_labels(distances: ArrayLike, labels: ArrayLike) -> None:
     contracts.rank(distances, 2, "distances", "[batch, batch] (or [episodes, batch, batch])")
     n = np.shape(distances)[0]
     contracts.shape_is(distances, (n, n), "distances", "a square [batch, batch] matrix")
@@ -93,17 +78,10 @@ def _check_labels(distances: Any, labels: Any) -> None:
     contracts.shape_is(labels, (n,), "labels", "one label per row of distances", like={"distances": distances})
 
 
-def _rows_of(x: jax.Array, index: jax.Array) -> jax.Array:
-    """``x[i, index[i]]`` for a 2-D ``x`` and an index per row (or per entry)."""
-    if index.ndim == 1:
-        return jnp.take_along_axis(x, index[:, None], axis=1)[:, 0]
-    return jnp.take_along_axis(x, index, axis=1)
-
-
 # --------------------------------------------------------------------------- distances
 
 
-def distance_matrix(x: jax.Array, y: jax.Array, metric: str, self_index: Any = None) -> jax.Array:
+def distance_matrix(x: jax.Array, y: jax.Array, metric: str, self_index: ArrayLike | None = None) -> jax.Array:
     """``[n, m]`` distances between the rows of ``x`` and ``y`` (no checks).
 
     ``self_index`` (``[n]``) gives the column of each row's own embedding; that
@@ -128,7 +106,7 @@ def distance_matrix(x: jax.Array, y: jax.Array, metric: str, self_index: Any = N
 
 
 @_episodes(2)
-def pairwise_distances(x: Any, y: Any = None, *, metric: str = "euclidean") -> jax.Array:
+def pairwise_distances(x: ArrayLike, y: ArrayLike | None = None, *, metric: Metric = "euclidean") -> jax.Array:
     r"""Distances between the rows of ``x`` and ``y`` (``y = x`` when omitted).
 
     .. math::
@@ -176,7 +154,7 @@ def pairwise_distances(x: Any, y: Any = None, *, metric: str = "euclidean") -> j
 # --------------------------------------------------------------------------- label masks
 
 
-def label_masks(labels: jax.Array, labels_all: jax.Array, self_index: Any) -> tuple[jax.Array, jax.Array]:
+def label_masks(labels: jax.Array, labels_all: jax.Array, self_index: ArrayLike) -> tuple[jax.Array, jax.Array]:
     """``(positive, negative)`` ``[n, m]`` masks of anchors ``labels`` against candidates
     ``labels_all``; ``self_index`` is each anchor's own column (excluded from positives)."""
     same = labels[:, None] == labels_all[None, :]
@@ -185,7 +163,7 @@ def label_masks(labels: jax.Array, labels_all: jax.Array, self_index: Any) -> tu
     return same & ~is_self, ~same
 
 
-def _own_masks(labels: Any) -> tuple[jax.Array, jax.Array]:
+def _own_masks(labels: ArrayLike) -> tuple[jax.Array, jax.Array]:
     contracts.integer(labels=labels)
     contracts.rank(labels, 1, "labels", "[batch] (or [episodes, batch])")
     labels = jnp.asarray(labels)
@@ -193,7 +171,7 @@ def _own_masks(labels: Any) -> tuple[jax.Array, jax.Array]:
 
 
 @_episodes(1)
-def positive_mask(labels: Any) -> jax.Array:
+def positive_mask(labels: ArrayLike) -> jax.Array:
     """``[batch, batch]`` mask of positive pairs: same label, not the same embedding.
 
     Args:
@@ -213,7 +191,7 @@ def positive_mask(labels: Any) -> jax.Array:
 
 
 @_episodes(1)
-def negative_mask(labels: Any) -> jax.Array:
+def negative_mask(labels: ArrayLike) -> jax.Array:
     """``[batch, batch]`` mask of negative pairs: different labels.
 
     Args:
@@ -233,7 +211,7 @@ def negative_mask(labels: Any) -> jax.Array:
 
 
 @_episodes(1)
-def batch_all_triplet_mask(labels: Any) -> jax.Array:
+def batch_all_triplet_mask(labels: ArrayLike) -> jax.Array:
     """``[batch, batch, batch]`` mask of the valid triplets ``(a, p, n)``.
 
     ``mask[a, p, n]`` is true when ``p != a`` has ``a``'s label and ``n`` has
@@ -269,7 +247,7 @@ def hardest(distances: jax.Array, pos: jax.Array, neg: jax.Array) -> tuple[jax.A
 
 
 @_episodes(2)
-def batch_hard_triplets(distances: Any, labels: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+def batch_hard_triplets(distances: ArrayLike, labels: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Batch-hard mining (Hermans et al. 2017): per anchor, its farthest positive and
     nearest negative.
 
@@ -301,7 +279,7 @@ def batch_hard_triplets(distances: Any, labels: Any) -> tuple[jax.Array, jax.Arr
 
 
 def semi_hard(
-    distances: jax.Array, pos: jax.Array, neg: jax.Array, margin: Any = None
+    distances: jax.Array, pos: jax.Array, neg: jax.Array, margin: ArrayLike | None = None
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """TF-Addons semi-hard selection without a ``[n, m, m]`` tensor (sort + searchsorted)."""
     m = distances.shape[1]
@@ -316,15 +294,15 @@ def semi_hard(
     found = first < count[:, None]
     at = jnp.minimum(first, m - 1)
     if margin is not None:
-        found = found & (_rows_of(ranked, at) < jax.lax.stop_gradient(distances + margin))
-    farthest = _rows_of(order, jnp.maximum(count - 1, 0))
-    negatives = jnp.where(first < count[:, None], _rows_of(order, at), farthest[:, None])
+        found = found & (pick(ranked, at) < jax.lax.stop_gradient(distances + margin))
+    farthest = pick(order, jnp.maximum(count - 1, 0))
+    negatives = jnp.where(first < count[:, None], pick(order, at), farthest[:, None])
     return negatives, found, pos & (count > 0)[:, None]
 
 
 @_episodes(2)
 def semi_hard_negatives(
-    distances: Any, labels: Any, *, margin: Any = None
+    distances: ArrayLike, labels: ArrayLike, *, margin: ArrayLike | None = None
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     r"""Semi-hard negative of every positive pair, TF-Addons ``triplet_semihard_loss`` rule.
 
@@ -365,7 +343,7 @@ def semi_hard_negatives(
 
 
 @_episodes(2)
-def hard_pairs(distances: Any, labels: Any) -> tuple[jax.Array, jax.Array]:
+def hard_pairs(distances: ArrayLike, labels: ArrayLike) -> tuple[jax.Array, jax.Array]:
     """The hardest positive pair and hardest negative pair of every anchor, as pair masks.
 
     pytorch-metric-learning's ``BatchHardMiner`` seen as pairs (what its

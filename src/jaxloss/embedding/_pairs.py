@@ -12,26 +12,29 @@ others.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._src import contracts
+from .._src.distributed import global_reduce
+from .._src.elementwise import elementwise
+from .._src.embeddings import embedding_tuples, labelled_batch, pick
 from .._src.labels import poison
-from .._src.numerics import abs0, l2_normalize, param, safe_norm, safe_root, upcast
-from .._src.reduce import check_reduction, elementwise, reduce
+from .._src.numerics import abs0, l2_normalize, param, safe_norm, safe_root
+from .._src.reduce import check_reduction, reduce
 from .._src.registry import register
+from .._src.types import ArrayLike, Reduction
 from ._mining import (
     METRICS,
+    Metric,
     distance_matrix,
     hard_pairs,
     hardest,
     label_masks,
     semi_hard,
 )
-from ._softmax import _labelled_batch, _labels, _reduce, _rows
 
 __all__ = [
     "batch_contrastive_loss",
@@ -43,13 +46,10 @@ __all__ = [
 ]
 
 _FAMILY = "embedding"
-_MININGS = ("batch_all", "batch_hard", "semi_hard")
+TripletMining = Literal["batch_all", "batch_hard", "semi_hard"]
+_MININGS: tuple[TripletMining, ...] = ("batch_all", "batch_hard", "semi_hard")
 # Bytes of one [chunk, m, m] float32 block of the soft-margin batch-all loss.
 _CHUNK_BYTES = 1 << 28
-
-
-def _zero() -> jax.Array:
-    return jnp.zeros((), jnp.float32)
 
 
 # --------------------------------------------------------------------------- pairs
@@ -65,18 +65,10 @@ def _paired(x1: jax.Array, x2: jax.Array, metric: str) -> jax.Array:
     return sq if metric == "squared_euclidean" else safe_norm(x1 - x2, axis=-1)
 
 
-def _pair_inputs(x1: Any, x2: Any, y: Any, what: str) -> None:
-    contracts.floating(x1=x1, x2=x2)
-    contracts.min_rank(x1, 1, "x1")
-    contracts.same_shape(x1=x1, x2=x2)
-    contracts.shape_is(y, np.shape(x1)[:-1], what, "one entry per pair (x1 without its last axis)",
-                        like={"x1": x1})
-
-
 @register(_FAMILY, reference="Hadsell, Chopra, LeCun 2006 (contrastive loss)")
 def contrastive_loss(
-    x1: Any, x2: Any, similar: Any, *, margin: Any = 1.0, metric: str = "euclidean",
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    x1: ArrayLike, x2: ArrayLike, similar: ArrayLike, *, margin: ArrayLike = 1.0, metric: Metric = "euclidean",
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Contrastive loss of labelled pairs (Hadsell, Chopra, LeCun 2006).
 
@@ -110,9 +102,8 @@ def contrastive_loss(
       Invariant Mapping", CVPR 2006, https://doi.org/10.1109/CVPR.2006.100.
     """
     contracts.choice(metric, METRICS, "metric")
-    _pair_inputs(x1, x2, similar, "similar")
-    a, b = upcast(x1, x2)
-    y = jnp.asarray(similar, a.dtype)
+    (a, b), target = embedding_tuples({"x1": x1, "x2": x2}, similar, "similar")
+    y = jnp.asarray(target, a.dtype)
     m = param(margin, a.dtype)
     d = _paired(a, b, metric)
     loss = 0.5 * (y * jnp.square(d) + (1.0 - y) * jnp.square(jax.nn.relu(m - d)))
@@ -121,8 +112,8 @@ def contrastive_loss(
 
 @register(_FAMILY, reference="torch.nn.functional.margin_ranking_loss")
 def margin_ranking_loss(
-    x1: Any, x2: Any, y: Any, *, margin: Any = 0.0,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    x1: ArrayLike, x2: ArrayLike, y: ArrayLike, *, margin: ArrayLike = 0.0,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Margin ranking loss, PyTorch semantics.
 
@@ -156,8 +147,8 @@ def margin_ranking_loss(
 
 @register(_FAMILY, reference="torch.nn.functional.cosine_embedding_loss")
 def cosine_embedding_loss(
-    x1: Any, x2: Any, y: Any, *, margin: Any = 0.0,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    x1: ArrayLike, x2: ArrayLike, y: ArrayLike, *, margin: ArrayLike = 0.0,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Cosine embedding loss, PyTorch semantics.
 
@@ -190,9 +181,8 @@ def cosine_embedding_loss(
     References:
       PyTorch ``torch.nn.functional.cosine_embedding_loss``.
     """
-    _pair_inputs(x1, x2, y, "y")
-    a, b = upcast(x1, x2)
-    y = jnp.asarray(y)
+    (a, b), target = embedding_tuples({"x1": x1, "x2": x2}, y, "y")
+    y = jnp.asarray(target)
     eps = jnp.asarray(1e-12, a.dtype)
     denominator = jnp.sqrt((jnp.sum(jnp.square(a), axis=-1) + eps) * (jnp.sum(jnp.square(b), axis=-1) + eps))
     cos = jnp.sum(a * b, axis=-1) / denominator
@@ -208,9 +198,9 @@ def cosine_embedding_loss(
 
 @register(_FAMILY, reference="pytorch-metric-learning ContrastiveLoss")
 def batch_contrastive_loss(
-    embeddings: Any, labels: Any, *, pos_margin: Any = 0.0, neg_margin: Any = 1.0,
-    metric: str = "euclidean", mining: str = "all",
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    embeddings: ArrayLike, labels: ArrayLike, *, pos_margin: ArrayLike = 0.0, neg_margin: ArrayLike = 1.0,
+    metric: Metric = "euclidean", mining: Literal["all", "hard"] = "all",
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Contrastive loss over the pairs of a labelled batch, pytorch-metric-learning semantics.
 
@@ -258,16 +248,13 @@ def batch_contrastive_loss(
     contracts.choice(metric, METRICS, "metric")
     contracts.choice(mining, ("all", "hard"), "mining")
     check_reduction(reduction)
-    _rows(embeddings, "embeddings")
-    n = np.shape(embeddings)[0]
-    _labels(labels, embeddings)
-    (e,) = upcast(embeddings)
-    labels = jnp.asarray(labels)
-    d = distance_matrix(e, e, metric, jnp.arange(n))
+    batch = labelled_batch(embeddings, labels)
+    e, y = batch.embeddings, batch.labels
+    d = distance_matrix(e, e, metric, batch.index)
     if mining == "all":
-        pos, neg = label_masks(labels, labels, jnp.arange(n))
+        pos, neg = label_masks(y, y, batch.index)
     else:
-        pos, neg = hard_pairs(jax.lax.stop_gradient(d), labels)
+        pos, neg = hard_pairs(jax.lax.stop_gradient(d), y)
     pos_loss = jnp.where(pos, jax.nn.relu(d - param(pos_margin, e.dtype)), 0.0)
     neg_loss = jnp.where(neg, jax.nn.relu(param(neg_margin, e.dtype) - d), 0.0)
     if reduction == "none":
@@ -296,8 +283,9 @@ def _pnorm(x: jax.Array, p: float) -> jax.Array:
 
 @register(_FAMILY, reference="torch.nn.functional.triplet_margin_loss")
 def triplet_margin_loss(
-    anchors: Any, positives: Any, negatives: Any, *, margin: Any = 1.0, p: float = 2.0,
-    swap: bool = False, eps: float = 1e-6, weights: Any = None, where: Any = None, reduction: str = "mean",
+    anchors: ArrayLike, positives: ArrayLike, negatives: ArrayLike, *, margin: ArrayLike = 1.0, p: float = 2.0,
+    swap: bool = False, eps: float = 1e-6,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Triplet margin loss on given triplets, PyTorch semantics.
 
@@ -333,10 +321,7 @@ def triplet_margin_loss(
       "Learning local feature descriptors with triplets and shallow
       convolutional neural networks", BMVC 2016.
     """
-    contracts.floating(anchors=anchors, positives=positives, negatives=negatives)
-    contracts.min_rank(anchors, 1, "anchors")
-    contracts.same_shape(anchors=anchors, positives=positives, negatives=negatives)
-    a, pos, neg = upcast(anchors, positives, negatives)
+    (a, pos, neg), _ = embedding_tuples({"anchors": anchors, "positives": positives, "negatives": negatives})
     e = jnp.asarray(eps, a.dtype)
     d_ap = _pnorm(a - pos + e, p)
     d_an = _pnorm(a - neg + e, p)
@@ -346,7 +331,7 @@ def triplet_margin_loss(
     return reduce(loss, reduction, weights=weights, where=where)
 
 
-def _batch_all_hinge(d: jax.Array, pos: jax.Array, neg: jax.Array, margin: jax.Array):
+def _batch_all_hinge(d: jax.Array, pos: jax.Array, neg: jax.Array, margin: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Per anchor: sum and count of the positive hinge losses over all its triplets.
 
     For one positive, :math:`\\sum_n \\max(0, t - d_{an}) = k t - \\sum_{j<k} s_j` with
@@ -370,7 +355,7 @@ def _batch_all_hinge(d: jax.Array, pos: jax.Array, neg: jax.Array, margin: jax.A
     return jnp.sum(per_pair, axis=1), jnp.sum(k, axis=1).astype(d.dtype)
 
 
-def _batch_all_soft(d: jax.Array, pos: jax.Array, neg: jax.Array):
+def _batch_all_soft(d: jax.Array, pos: jax.Array, neg: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Per anchor: sum of ``softplus(d_ap - d_an)`` over its triplets, in anchor chunks.
 
     Each chunk builds a ``[chunk, m, m]`` block; ``jax.checkpoint`` makes the
@@ -398,9 +383,9 @@ def _batch_all_soft(d: jax.Array, pos: jax.Array, neg: jax.Array):
 
 @register(_FAMILY, reference="Hermans et al. 2017; pytorch-metric-learning TripletMarginLoss; TF-Addons triplet_semihard_loss")
 def triplet_loss(
-    embeddings: Any, labels: Any, *, margin: Any = 1.0, metric: str = "euclidean",
-    mining: str = "batch_hard", soft_margin: bool = False, axis_name: str | None = None,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    embeddings: ArrayLike, labels: ArrayLike, *, margin: ArrayLike = 1.0, metric: Metric = "euclidean",
+    mining: TripletMining = "batch_hard", soft_margin: bool = False, axis_name: str | None = None,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Triplet loss with in-batch mining.
 
@@ -471,23 +456,23 @@ def triplet_loss(
     """
     contracts.choice(metric, METRICS, "metric")
     contracts.choice(mining, _MININGS, "mining")
-    e, labels, e_all, labels_all, self_index = _labelled_batch(embeddings, labels, axis_name)
-    contracts.nonempty(e_all, "embeddings", hint="triplets are mined within the batch")
-    d = distance_matrix(e, e_all, metric, self_index)
-    pos, neg = label_masks(labels, labels_all, self_index)
+    batch = labelled_batch(embeddings, labels, axis_name)
+    e = batch.embeddings
+    contracts.nonempty(batch.all_embeddings, "embeddings", hint="triplets are mined within the batch")
+    d = distance_matrix(e, batch.all_embeddings, metric, batch.index)
+    pos, neg = label_masks(batch.labels, batch.all_labels, batch.index)
     m = param(margin, e.dtype)
 
-    def cost(z):
+    def cost(z: jax.Array) -> jax.Array:
         return jax.nn.softplus(z) if soft_margin else jax.nn.relu(z + m)
 
     count = None
     if mining == "batch_hard":
         p, q, valid = hardest(jax.lax.stop_gradient(d), pos, neg)
-        loss = jnp.where(valid, cost(jnp.take_along_axis(d, p[:, None], 1)[:, 0]
-                                     - jnp.take_along_axis(d, q[:, None], 1)[:, 0]), 0.0)
+        loss = jnp.where(valid, cost(pick(d, p) - pick(d, q)), 0.0)
     elif mining == "semi_hard":
         q, _, pairs = semi_hard(d, pos, neg)
-        loss = jnp.sum(jnp.where(pairs, cost(d - jnp.take_along_axis(d, q, axis=1)), 0.0), axis=1)
+        loss = jnp.sum(jnp.where(pairs, cost(d - pick(d, q)), 0.0), axis=1)
         count = jnp.sum(pairs, axis=1).astype(e.dtype)
     elif soft_margin:
         loss, count = _batch_all_soft(d, pos, neg)
@@ -495,4 +480,4 @@ def triplet_loss(
         loss, count = _batch_all_hinge(d, pos, neg, m)
     if count is not None:
         valid = count > 0
-    return _reduce(loss, reduction, axis_name, weights=weights, where=where, valid=valid, normalizer=count)
+    return global_reduce(loss, reduction, axis_name, weights=weights, where=where, valid=valid, normalizer=count)

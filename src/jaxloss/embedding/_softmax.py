@@ -1,6 +1,5 @@
 """Softmax / contrastive embedding losses: InfoNCE (CPC, CLIP), NT-Xent, SupCon,
-multiple-negatives ranking, GE2E; the angular-margin heads live in
-:mod:`jaxloss._embedding_heads` and are re-exported here.
+multiple-negatives ranking, GE2E (the angular-margin heads are in ``_heads``).
 
 Similarities are cosine similarities of L2-normalised embeddings unless a
 ``similarity="dot"`` option says otherwise. The losses that take ``axis_name``
@@ -13,7 +12,7 @@ embedding still serves as a candidate (positive or negative) for the others.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -21,23 +20,15 @@ import numpy as np
 
 from .._src import contracts
 from .._src.contracts import function_name
+from .._src.distributed import gather_batch, global_index, global_reduce
+from .._src.embeddings import check_rows, check_same_dim, labelled_batch, pick
 from .._src.labels import class_labels, poison
 from .._src.numerics import l2_normalize, param, upcast
 from .._src.reduce import reduce
 from .._src.registry import register
-from ._heads import (
-    arcface_loss,
-    center_loss,
-    cosface_loss,
-    curricularface_loss,
-)
-from ._mining import gather_batch
+from .._src.types import ArrayLike, Reduction
 
 __all__ = [
-    "arcface_loss",
-    "center_loss",
-    "cosface_loss",
-    "curricularface_loss",
     "ge2e_loss",
     "infonce_loss",
     "multiple_negatives_ranking_loss",
@@ -46,10 +37,8 @@ __all__ = [
 ]
 
 _FAMILY = "embedding"
-_SIMILARITIES = ("cosine", "dot")
-
-
-# --------------------------------------------------------------------------- helpers
+Similarity = Literal["cosine", "dot"]
+_SIMILARITIES: tuple[Similarity, ...] = ("cosine", "dot")
 
 
 def _similarity(a: jax.Array, b: jax.Array, kind: str) -> jax.Array:
@@ -59,57 +48,14 @@ def _similarity(a: jax.Array, b: jax.Array, kind: str) -> jax.Array:
     return a @ b.T
 
 
-def _take(x: jax.Array, index: jax.Array) -> jax.Array:
-    return jnp.take_along_axis(x, index[:, None], axis=1)[:, 0]
-
-
-def _rows(x: Any, what: str) -> None:
-    contracts.floating(**{what: x})
-    contracts.rank(x, 2, what, "[batch, dim]")
-
-
-def _same_dim(**arrays: Any) -> None:
-    dims = {k: np.shape(v)[-1] for k, v in arrays.items() if v is not None}
-    if len(set(dims.values())) > 1:
-        shapes = ", ".join(f"{k} has shape {tuple(np.shape(v))}" for k, v in arrays.items() if v is not None)
-        raise ValueError(f"{function_name()}: {shapes}; the embedding dimension (last axis) must match")
-
-
-def _offset(n_local: int, axis_name: str | None) -> Any:
-    """Global index of this device's first row (0 on one device)."""
-    return 0 if axis_name is None else jax.lax.axis_index(axis_name) * n_local
-
-
-def _reduce(loss, reduction, axis_name, *, weights, where, valid=None, normalizer=None):
-    """:func:`reduce`, global over ``axis_name`` for ``"mean"``/``"sum"``.
-
-    The numerator and the denominator of the mean are each ``psum``-ed, so the
-    result equals the single-device mean on the concatenated batch.
-    """
-    if axis_name is None or reduction == "none":
-        return reduce(loss, reduction, weights=weights, where=where, valid=valid,
-                            normalizer=normalizer)
-    total = jax.lax.psum(
-        reduce(loss, "sum", weights=weights, where=where, valid=valid, normalizer=normalizer),
-        axis_name,
-    )
-    if reduction == "sum":
-        return total
-    count = jnp.ones_like(loss) if normalizer is None else jnp.asarray(normalizer, loss.dtype)
-    count = jax.lax.psum(reduce(count, "sum", weights=weights, where=where, valid=valid), axis_name)
-    empty = count == 0
-    # Double where: the untaken 0/0 branch must not leak NaN into the gradient.
-    return jnp.where(empty, jnp.zeros((), total.dtype), total / jnp.where(empty, 1, count))
-
-
 # --------------------------------------------------------------------------- InfoNCE
 
 
 @register(_FAMILY, reference="van den Oord et al. 2018 (CPC, arXiv:1807.03748); CLIP (arXiv:2103.00020)")
 def infonce_loss(
-    queries: Any, keys: Any, *, temperature: Any = 0.07, similarity: str = "cosine",
-    positive_indices: Any = None, symmetric: bool = False, axis_name: str | None = None,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    queries: ArrayLike, keys: ArrayLike, *, temperature: ArrayLike = 0.07, similarity: Similarity = "cosine",
+    positive_indices: ArrayLike | None = None, symmetric: bool = False, axis_name: str | None = None,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""InfoNCE: cross-entropy of temperature-scaled query-key similarities.
 
@@ -156,9 +102,9 @@ def infonce_loss(
       Supervision" (CLIP), 2021, https://arxiv.org/abs/2103.00020.
     """
     contracts.choice(similarity, _SIMILARITIES, "similarity")
-    _rows(queries, "queries")
-    _rows(keys, "keys")
-    _same_dim(queries=queries, keys=keys)
+    check_rows(queries, "queries")
+    check_rows(keys, "keys")
+    check_same_dim(queries=queries, keys=keys)
     q, k = upcast(queries, keys)
     n = q.shape[0]
     temp = param(temperature, q.dtype)
@@ -170,7 +116,7 @@ def infonce_loss(
                 f"{function_name()}: queries has shape {q.shape} and keys has shape {k.shape}; "
                 "diagonal positives need as many keys as queries (or pass positive_indices)"
             )
-        target = _offset(n, axis_name) + jnp.arange(n)
+        target = global_index(n, axis_name)
     else:
         if symmetric:
             raise ValueError(f"{function_name()}: symmetric=True requires diagonal positives "
@@ -180,38 +126,20 @@ def infonce_loss(
                             like={"queries": queries})
         target, _, bad = class_labels(positive_indices, k_all.shape[0], what="positive_indices")
     logits = _similarity(q, k_all, similarity) / temp
-    loss = jax.nn.logsumexp(logits, axis=1) - _take(logits, target)
+    loss = jax.nn.logsumexp(logits, axis=1) - pick(logits, target)
     if symmetric:
         logits_t = _similarity(k, gather_batch(q, axis_name), similarity) / temp
-        loss = 0.5 * (loss + jax.nn.logsumexp(logits_t, axis=1) - _take(logits_t, target))
-    return _reduce(poison(loss, bad), reduction, axis_name, weights=weights, where=where)
+        loss = 0.5 * (loss + jax.nn.logsumexp(logits_t, axis=1) - pick(logits_t, target))
+    return global_reduce(poison(loss, bad), reduction, axis_name, weights=weights, where=where)
 
 
 # --------------------------------------------------------------------------- NT-Xent
 
 
-def _labels(labels: Any, embeddings: Any) -> None:
-    contracts.integer(labels=labels)
-    contracts.shape_is(labels, np.shape(embeddings)[:1], "labels", "one label per embedding",
-                        like={"embeddings": embeddings})
-
-
-def _labelled_batch(embeddings: Any, labels: Any, axis_name: str | None):
-    """Checks ``[batch, dim]`` embeddings with one integer label each, upcasts, gathers
-    them over ``axis_name``; returns ``(e, labels, e_all, labels_all, global_index)``."""
-    _rows(embeddings, "embeddings")
-    n = np.shape(embeddings)[0]
-    _labels(labels, embeddings)
-    (e,) = upcast(embeddings)
-    labels = jnp.asarray(labels)
-    e_all, labels_all = gather_batch((e, labels), axis_name)
-    return e, labels, e_all, labels_all, _offset(n, axis_name) + jnp.arange(n)
-
-
 @register(_FAMILY, reference="optax.ntxent (Chen et al. 2020, SimCLR)")
 def ntxent(
-    embeddings: Any, labels: Any, *, temperature: Any = 0.07,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    embeddings: ArrayLike, labels: ArrayLike, *, temperature: ArrayLike = 0.07,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Normalised temperature-scaled cross-entropy (NT-Xent, SimCLR), optax semantics.
 
@@ -251,13 +179,11 @@ def ntxent(
       T. Chen et al., "A Simple Framework for Contrastive Learning of Visual
       Representations", 2020, https://arxiv.org/abs/2002.05709; ``optax.ntxent``.
     """
-    _rows(embeddings, "embeddings")
-    n = np.shape(embeddings)[0]
-    _labels(labels, embeddings)
-    (e,) = upcast(embeddings)
+    batch = labelled_batch(embeddings, labels)
+    e, y = batch.embeddings, batch.labels
+    n = e.shape[0]
     s = _similarity(e, e, "cosine") / param(temperature, e.dtype)
-    labels = jnp.asarray(labels)
-    same = labels[:, None] == labels[None, :]
+    same = y[:, None] == y[None, :]
     pos = same & ~jnp.eye(n, dtype=bool)
     neg = ~same
     has_neg = jnp.any(neg, axis=1)
@@ -277,8 +203,8 @@ def ntxent(
 
 @register(_FAMILY, reference="Khosla et al. 2020 (arXiv:2004.11362); pytorch-metric-learning SupConLoss")
 def supervised_contrastive_loss(
-    embeddings: Any, labels: Any, *, temperature: Any = 0.07, axis_name: str | None = None,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    embeddings: ArrayLike, labels: ArrayLike, *, temperature: ArrayLike = 0.07, axis_name: str | None = None,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Supervised contrastive loss (SupCon, :math:`\mathcal{L}^{sup}_{out}`) on cosine similarities.
 
@@ -320,16 +246,17 @@ def supervised_contrastive_loss(
       P. Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020,
       https://arxiv.org/abs/2004.11362; pytorch-metric-learning ``SupConLoss``.
     """
-    e, labels, e_all, labels_all, index = _labelled_batch(embeddings, labels, axis_name)
-    contracts.nonempty(e_all, "embeddings", 2, "each anchor is contrasted with the others")
-    total = e_all.shape[0]
-    logits = _similarity(e, e_all, "cosine") / param(temperature, e.dtype)
-    is_self = index[:, None] == jnp.arange(total)[None, :]
-    pos = (labels[:, None] == labels_all[None, :]) & ~is_self
+    batch = labelled_batch(embeddings, labels, axis_name)
+    e = batch.embeddings
+    contracts.nonempty(batch.all_embeddings, "embeddings", 2, "each anchor is contrasted with the others")
+    total = batch.all_embeddings.shape[0]
+    logits = _similarity(e, batch.all_embeddings, "cosine") / param(temperature, e.dtype)
+    is_self = batch.index[:, None] == jnp.arange(total)[None, :]
+    pos = (batch.labels[:, None] == batch.all_labels[None, :]) & ~is_self
     log_prob = logits - jax.nn.logsumexp(jnp.where(is_self, -jnp.inf, logits), axis=1)[:, None]
     count = jnp.sum(pos, axis=1)
     loss = -jnp.sum(jnp.where(pos, log_prob, 0.0), axis=1) / jnp.maximum(count, 1).astype(e.dtype)
-    return _reduce(loss, reduction, axis_name, weights=weights, where=where, valid=count > 0)
+    return global_reduce(loss, reduction, axis_name, weights=weights, where=where, valid=count > 0)
 
 
 # --------------------------------------------------------------------------- MNRL
@@ -337,9 +264,9 @@ def supervised_contrastive_loss(
 
 @register(_FAMILY, reference="sentence-transformers MultipleNegativesRankingLoss")
 def multiple_negatives_ranking_loss(
-    anchors: Any, positives: Any, negatives: Any = None, *, scale: Any = 20.0,
-    similarity: str = "cosine", axis_name: str | None = None,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    anchors: ArrayLike, positives: ArrayLike, negatives: ArrayLike | None = None, *, scale: ArrayLike = 20.0,
+    similarity: Similarity = "cosine", axis_name: str | None = None,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Multiple-negatives ranking loss (in-batch negatives), sentence-transformers semantics.
 
@@ -383,8 +310,8 @@ def multiple_negatives_ranking_loss(
       ``MultipleNegativesRankingLoss``.
     """
     contracts.choice(similarity, _SIMILARITIES, "similarity")
-    _rows(anchors, "anchors")
-    _rows(positives, "positives")
+    check_rows(anchors, "anchors")
+    check_rows(positives, "positives")
     contracts.same_shape("one positive per anchor", anchors=anchors, positives=positives)
     if negatives is not None:
         contracts.floating(negatives=negatives)
@@ -393,7 +320,7 @@ def multiple_negatives_ranking_loss(
             contracts.shape_is(negatives, (np.shape(anchors)[0], None, None), "negatives",
                                 "[batch, k, dim] needs one row of k negatives per anchor",
                                 like={"anchors": anchors})
-        _same_dim(anchors=anchors, negatives=negatives)
+        check_same_dim(anchors=anchors, negatives=negatives)
     a, p, neg = upcast(anchors, positives, negatives)
     n = a.shape[0]
     candidates = gather_batch(p, axis_name)
@@ -403,9 +330,9 @@ def multiple_negatives_ranking_loss(
             neg = jnp.swapaxes(neg, 0, 1).reshape(-1, neg.shape[-1])
         candidates = jnp.concatenate([candidates, neg], axis=0)
     scores = _similarity(a, candidates, similarity) * param(scale, a.dtype)
-    target = _offset(n, axis_name) + jnp.arange(n)
-    loss = jax.nn.logsumexp(scores, axis=1) - _take(scores, target)
-    return _reduce(loss, reduction, axis_name, weights=weights, where=where)
+    target = global_index(n, axis_name)
+    loss = jax.nn.logsumexp(scores, axis=1) - pick(scores, target)
+    return global_reduce(loss, reduction, axis_name, weights=weights, where=where)
 
 
 # --------------------------------------------------------------------------- GE2E
@@ -413,8 +340,9 @@ def multiple_negatives_ranking_loss(
 
 @register(_FAMILY, reference="Wan et al. 2018 (arXiv:1710.10467)")
 def ge2e_loss(
-    embeddings: Any, *, w: Any = 10.0, b: Any = -5.0, method: str = "softmax",
-    weights: Any = None, where: Any = None, reduction: str = "mean",
+    embeddings: ArrayLike, *, w: ArrayLike = 10.0, b: ArrayLike = -5.0,
+    method: Literal["softmax", "contrast"] = "softmax",
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Generalized end-to-end (GE2E) speaker-verification loss.
 

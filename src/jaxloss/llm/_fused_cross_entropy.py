@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +37,7 @@ from .._src.labels import class_labels, poison
 from .._src.numerics import param, upcast
 from .._src.reduce import check_reduction, combine_masks, reduce
 from .._src.registry import register
+from .._src.types import ArrayLike, Reduction
 
 __all__ = ["default_chunk_size", "fused_linear_cross_entropy"]
 
@@ -213,18 +214,18 @@ _weighted_sum.defvjp(_weighted_sum_fwd, _weighted_sum_bwd)
 
 @register(_FAMILY, reference="torch.nn.functional.cross_entropy(hidden @ weight + bias, labels)")
 def fused_linear_cross_entropy(
-    hidden: Any,
-    weight: Any,
-    labels: Any,
+    hidden: ArrayLike,
+    weight: ArrayLike,
+    labels: ArrayLike,
     *,
-    bias: Any = None,
+    bias: ArrayLike | None = None,
     chunk_size: int | None = None,
     ignore_index: int | None = -100,
-    label_smoothing: Any = 0.0,
-    z_loss: Any = 0.0,
-    weights: Any = None,
-    where: Any = None,
-    reduction: str = "mean",
+    label_smoothing: float | ArrayLike = 0.0,
+    z_loss: float | ArrayLike = 0.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Softmax cross-entropy of ``hidden @ weight + bias`` without materialising the logits.
 
@@ -316,17 +317,18 @@ def fused_linear_cross_entropy(
     chunk = int(min(max(n, 1), chunk_size or default_chunk_size(n, vocab)))
 
     if reduction == "none" or n == 0:
-        loss = _per_token(h, w, b, y, eps, zc, chunk).reshape(shape)
+        # cast: functools.partial(jax.custom_vjp, ...) hides the return type from pyright.
+        loss = cast(jax.Array, _per_token(h, w, b, y, eps, zc, chunk)).reshape(shape)
         return reduce(poison(loss, bad), reduction, weights=weights, where=where, valid=valid)
 
     # mean/sum: reduce is linear in the per-token loss; its coefficients c_i (weights, masks and
     # the mean's denominator) are its gradient, which lets the kernel form gradients in its forward.
-    def reduced(per_token):
+    def reduced(per_token: jax.Array) -> jax.Array:
         return reduce(per_token, reduction, weights=weights, where=where, valid=valid)
 
     coefficients = jax.grad(reduced)(jnp.zeros(shape, dtype)).reshape((n,))
     kept = jnp.ones((n,), bool) if keep is None else keep.reshape((n,))
-    total = _weighted_sum(h, w, b, y, coefficients, kept, eps, zc, chunk)
+    total = cast(jax.Array, _weighted_sum(h, w, b, y, coefficients, kept, eps, zc, chunk))
     # Out-of-range labels on counted tokens poison the result, as poison does per token.
     poisoned = combine_masks(shape, bad, where)
-    return poison(total, jnp.any(poisoned))
+    return poison(total, jnp.any(bad if poisoned is None else poisoned))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +21,7 @@ from .._src.contracts import function_name
 from .._src.numerics import abs0, rows, upcast
 from .._src.reduce import reduce
 from .._src.registry import register
+from .._src.types import ArrayLike, ArrayTree, Reduction
 
 __all__ = ["gram_matrix", "perceptual_loss", "style_loss", "total_variation_loss"]
 
@@ -39,7 +40,9 @@ def _layer_weights(layer_weights: Any, num_layers: int, dtype: Any) -> list[jax.
     return [jnp.asarray(w, dtype) for w in leaves]
 
 
-def _feature_pairs(feature_fn, predictions, targets):
+def _feature_pairs(
+    feature_fn: Callable[[jax.Array], ArrayTree], predictions: Any, targets: Any
+) -> tuple[Any, list[tuple[jax.Array, jax.Array]]]:
     contracts.floating(predictions=predictions, targets=targets)
     contracts.same_shape(predictions=predictions, targets=targets)
     contracts.min_rank(predictions, 1, "predictions")
@@ -58,10 +61,10 @@ def _feature_pairs(feature_fn, predictions, targets):
 
 @register(_FAMILY, reference="Johnson et al. 2016 (feature reconstruction loss), arXiv:1603.08155")
 def perceptual_loss(
-    feature_fn: Callable[[jax.Array], Any], predictions: Any, targets: Any, *,
-    layer_weights: Any = None, distance: str = "l2",
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
+    feature_fn: Callable[[jax.Array], ArrayTree], predictions: ArrayLike, targets: ArrayLike, *,
+    layer_weights: ArrayTree | None = None, distance: Literal["l2", "l1"] = "l2",
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""Perceptual (feature reconstruction) loss through any feature extractor.
 
     .. math:: \ell_i = \sum_l w_l \frac{1}{C_l H_l W_l}
@@ -101,7 +104,7 @@ def perceptual_loss(
     return reduce(per_example, reduction, weights=weights, where=where)
 
 
-def gram_matrix(features: jax.Array) -> jax.Array:
+def gram_matrix(features: ArrayLike) -> jax.Array:
     r"""Gram matrices of channel-last feature maps, normalised by ``C H W``.
 
     .. math:: G_{cd} = \frac{1}{C H W} \sum_{hw} F_{hwc} F_{hwd}
@@ -121,6 +124,7 @@ def gram_matrix(features: jax.Array) -> jax.Array:
       Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural
       Networks", CVPR 2016.
     """
+    features = jnp.asarray(features)
     b, c = features.shape[0], features.shape[-1]
     flat = features.reshape(b, math.prod(features.shape[1:-1]), c)
     return jnp.einsum("bnc,bnd->bcd", flat, flat) / (flat.shape[1] * c)
@@ -128,9 +132,10 @@ def gram_matrix(features: jax.Array) -> jax.Array:
 
 @register(_FAMILY, reference="Gatys et al. 2016 / Johnson et al. 2016 (Gram-matrix style loss)")
 def style_loss(
-    feature_fn: Callable[[jax.Array], Any], predictions: Any, targets: Any, *,
-    layer_weights: Any = None, weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
+    feature_fn: Callable[[jax.Array], ArrayTree], predictions: ArrayLike, targets: ArrayLike, *,
+    layer_weights: ArrayTree | None = None,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""Style loss: squared Frobenius distance between Gram matrices of feature maps.
 
     .. math:: \ell_i = \sum_l w_l \lVert G_l(\hat y_i) - G_l(y_i) \rVert_F^2,\quad
@@ -169,8 +174,9 @@ def style_loss(
 @register(_FAMILY, reference="tf.image.total_variation (anisotropic, sum of absolute differences)",
           aliases=("tv_loss",))
 def total_variation_loss(
-    images: Any, *, weights: Any = None, where: Any = None, reduction: str = "mean"
-) -> Any:
+    images: ArrayLike, *,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""Anisotropic total variation of channel-last images.
 
     .. math:: \ell_i = \sum_{h,w,c} |x_{h+1,w,c} - x_{h,w,c}| + |x_{h,w+1,c} - x_{h,w,c}|

@@ -11,16 +11,18 @@ gives 0 with zero gradients.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
-from .._src import contracts
+from .._src.elementwise import elementwise
 from .._src.labels import poison
-from .._src.numerics import param, upcast
-from .._src.reduce import broadcast, combine_masks, elementwise, reduce, sanitize
+from .._src.lists import ranked_lists
+from .._src.numerics import param
+from .._src.reduce import reduce, sanitize
 from .._src.registry import register
+from .._src.types import ArrayLike, Reduction
 from ..embedding import margin_ranking_loss
 
 __all__ = [
@@ -34,27 +36,13 @@ __all__ = [
 ]
 
 _FAMILY = "ranking"
-_RAX_ARGS = """scores: ``[..., list_size]`` item scores.
-      labels: ``[..., list_size]`` relevance labels (graded or binary).
-      where: optional ``[..., list_size]`` boolean mask of valid items.
-      weights: optional ``[..., list_size]`` item weights (rax semantics)."""
-
-
-def _lists(scores: Any, labels: Any, where: Any, weights: Any):
-    contracts.min_rank(scores, 1, "scores")
-    contracts.same_shape(scores=scores, labels=labels)
-    contracts.floating(scores=scores)
-    s, y = upcast(scores, labels)
-    mask = combine_masks(s.shape, where)
-    w = None if weights is None else broadcast(weights, s.shape, "weights", s.dtype)
-    return s, y, mask, w
 
 
 @register(_FAMILY, reference="Rendle et al. 2009, arXiv:1205.2618 (BPR)")
 def bpr_loss(
-    positive_scores: Any, negative_scores: Any, *,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
+    positive_scores: ArrayLike, negative_scores: ArrayLike, *,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""Bayesian personalised ranking: a positive item should outscore a negative one.
 
     .. math:: \ell = -\log \sigma(s^+ - s^-) = \operatorname{softplus}(s^- - s^+)
@@ -85,8 +73,11 @@ def bpr_loss(
     )
 
 
-def _pairwise(pair_loss, scores, labels, where, weights, reduction):
-    s, y, mask, w = _lists(scores, labels, where, weights)
+def _pairwise(
+    pair_loss: Callable[[jax.Array], jax.Array], scores: ArrayLike, labels: ArrayLike,
+    weights: ArrayLike | None, where: ArrayLike | None, reduction: Reduction,
+) -> jax.Array:
+    s, y, mask, w = ranked_lists(scores, labels, weights=weights, where=where)
     nan = jnp.isnan(y)
     nan_pair = nan[..., :, None] | nan[..., None, :]
     # A NaN label compares False with every label: its pairs count, as NaN (NaN in, NaN out).
@@ -102,14 +93,18 @@ def _pairwise(pair_loss, scores, labels, where, weights, reduction):
 
 @register(_FAMILY, reference="rax.pairwise_hinge_loss")
 def pairwise_hinge_loss(
-    scores: Any, labels: Any, *, where: Any = None, weights: Any = None, reduction: str = "mean"
-) -> Any:
+    scores: ArrayLike, labels: ArrayLike, *,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""Pairwise hinge loss over the pairs ``y_i > y_j`` of each list.
 
     .. math:: \ell_{ij} = \mathbb{1}[y_i > y_j] \max(0, 1 - (s_i - s_j))
 
     Args:
-      {args}
+      scores: ``[..., list_size]`` item scores.
+      labels: ``[..., list_size]`` relevance labels (graded or binary).
+      weights: optional ``[..., list_size]`` item weights (rax semantics).
+      where: optional ``[..., list_size]`` boolean mask of valid items.
       reduction: ``"mean"`` (over valid pairs, default), ``"sum"`` or ``"none"``
         (the ``[..., n, n]`` pair losses, 0 for invalid pairs).
 
@@ -125,19 +120,23 @@ def pairwise_hinge_loss(
       Herbrich et al., "Large margin rank boundaries for ordinal regression",
       2000; rax ``pairwise_hinge_loss``.
     """
-    return _pairwise(lambda d: jax.nn.relu(1 - d), scores, labels, where, weights, reduction)
+    return _pairwise(lambda d: jax.nn.relu(1 - d), scores, labels, weights, where, reduction)
 
 
 @register(_FAMILY, reference="rax.pairwise_logistic_loss (RankNet)")
 def pairwise_logistic_loss(
-    scores: Any, labels: Any, *, where: Any = None, weights: Any = None, reduction: str = "mean"
-) -> Any:
+    scores: ArrayLike, labels: ArrayLike, *,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""Pairwise logistic (RankNet) loss over the pairs ``y_i > y_j`` of each list.
 
     .. math:: \ell_{ij} = \mathbb{1}[y_i > y_j] \log(1 + e^{-(s_i - s_j)})
 
     Args:
-      {args}
+      scores: ``[..., list_size]`` item scores.
+      labels: ``[..., list_size]`` relevance labels (graded or binary).
+      weights: optional ``[..., list_size]`` item weights (rax semantics).
+      where: optional ``[..., list_size]`` boolean mask of valid items.
       reduction: ``"mean"`` (over valid pairs, default), ``"sum"`` or ``"none"``
         (the ``[..., n, n]`` pair losses, 0 for invalid pairs).
 
@@ -153,10 +152,10 @@ def pairwise_logistic_loss(
       Burges et al., "Learning to Rank using Gradient Descent", ICML 2005;
       rax ``pairwise_logistic_loss``.
     """
-    return _pairwise(lambda d: jax.nn.softplus(-d), scores, labels, where, weights, reduction)
+    return _pairwise(lambda d: jax.nn.softplus(-d), scores, labels, weights, where, reduction)
 
 
-def _list_reduce(per_list: jax.Array, mask: jax.Array | None, reduction: str) -> Any:
+def _list_reduce(per_list: jax.Array, mask: jax.Array | None, reduction: Reduction) -> jax.Array:
     """Mean over lists that have at least one valid item (rax's list mask)."""
     valid = None if mask is None else jnp.any(mask, axis=-1)
     return reduce(per_list, reduction, valid=valid)
@@ -164,8 +163,9 @@ def _list_reduce(per_list: jax.Array, mask: jax.Array | None, reduction: str) ->
 
 @register(_FAMILY, reference="rax.softmax_loss (ListNet, Cao et al. 2007)", aliases=("listnet_loss",))
 def softmax_ranking_loss(
-    scores: Any, labels: Any, *, where: Any = None, weights: Any = None, reduction: str = "mean"
-) -> Any:
+    scores: ArrayLike, labels: ArrayLike, *,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""Softmax (ListNet top-1) ranking loss: cross-entropy of the scores' softmax
     against the labels, per list.
 
@@ -175,7 +175,10 @@ def softmax_ranking_loss(
     for the original ListNet).
 
     Args:
-      {args}
+      scores: ``[..., list_size]`` item scores.
+      labels: ``[..., list_size]`` relevance labels (graded or binary).
+      weights: optional ``[..., list_size]`` item weights (rax semantics).
+      where: optional ``[..., list_size]`` boolean mask of valid items.
       reduction: ``"mean"`` (over lists, default), ``"sum"`` or ``"none"`` (per list).
 
     Returns:
@@ -190,7 +193,7 @@ def softmax_ranking_loss(
       Cao et al., "Learning to Rank: From Pairwise Approach to Listwise
       Approach", ICML 2007; rax ``softmax_loss``.
     """
-    s, y, mask, w = _lists(scores, labels, where, weights)
+    s, y, mask, w = ranked_lists(scores, labels, weights=weights, where=where)
     if w is not None:
         y = y * w
     if mask is not None:
@@ -204,8 +207,9 @@ def softmax_ranking_loss(
 
 @register(_FAMILY, reference="rax.listmle_loss (Xia et al. 2008)")
 def listmle_loss(
-    scores: Any, labels: Any, *, where: Any = None, weights: Any = None, reduction: str = "mean"
-) -> Any:
+    scores: ArrayLike, labels: ArrayLike, *,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""ListMLE: negative log-likelihood of the label order under the Plackett-Luce model.
 
     .. math:: \ell(s, y) = -\sum_i \left(s_{\pi_i} - \log \sum_{k \ge i} e^{s_{\pi_k}}\right)
@@ -214,9 +218,12 @@ def listmle_loss(
     order, as rax without a ``key``).
 
     Args:
-      {args}
-        (``weights`` is accepted for uniformity and multiplies each list's loss by
-        the weight of its first item; rax's ListMLE has no item weights.)
+      scores: ``[..., list_size]`` item scores.
+      labels: ``[..., list_size]`` relevance labels (graded or binary).
+      weights: optional ``[..., list_size]`` item weights, accepted for
+        uniformity: each list's loss is multiplied by the weight of its first
+        item (rax's ListMLE has no item weights).
+      where: optional ``[..., list_size]`` boolean mask of valid items.
       reduction: ``"mean"`` (over lists, default), ``"sum"`` or ``"none"`` (per list).
 
     Returns:
@@ -231,7 +238,7 @@ def listmle_loss(
       Xia et al., "Listwise Approach to Learning to Rank: Theory and Algorithm",
       ICML 2008; rax ``listmle_loss``.
     """
-    s, y, mask, w = _lists(scores, labels, where, weights)
+    s, y, mask, w = ranked_lists(scores, labels, weights=weights, where=where)
     valid_items = jnp.ones(s.shape, bool) if mask is None else mask
     # Invalid items sort last; stable sort keeps ties in input order.
     key = jnp.where(valid_items, -y, jnp.inf)
@@ -250,9 +257,9 @@ def listmle_loss(
 
 @register(_FAMILY, reference="rax.approx_t12n(rax.ndcg_metric) (Qin et al. 2010)", aliases=("approx_ndcg",))
 def approx_ndcg_loss(
-    scores: Any, labels: Any, *, temperature: Any = 1.0,
-    where: Any = None, weights: Any = None, reduction: str = "mean",
-) -> Any:
+    scores: ArrayLike, labels: ArrayLike, *, temperature: ArrayLike = 1.0,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> jax.Array:
     r"""Negative ApproxNDCG: NDCG with ranks replaced by a sigmoid approximation.
 
     .. math::
@@ -262,8 +269,11 @@ def approx_ndcg_loss(
     Lists whose ideal DCG is 0 (no relevant item) score 0.
 
     Args:
-      {args}
+      scores: ``[..., list_size]`` item scores.
+      labels: ``[..., list_size]`` relevance labels (graded or binary).
       temperature: ``T``; smaller is closer to the true ranks.
+      weights: optional ``[..., list_size]`` item weights (rax semantics).
+      where: optional ``[..., list_size]`` boolean mask of valid items.
       reduction: ``"mean"`` (over lists, default), ``"sum"`` or ``"none"`` (per list).
 
     Returns:
@@ -278,7 +288,7 @@ def approx_ndcg_loss(
       Qin, Liu & Li, "A general approximation framework for direct optimization
       of information retrieval measures", 2010; rax ``approx_t12n(ndcg_metric)``.
     """
-    s, y, mask, w = _lists(scores, labels, where, weights)
+    s, y, mask, w = ranked_lists(scores, labels, weights=weights, where=where)
     valid_items = jnp.ones(s.shape, bool) if mask is None else mask
     s = sanitize(s, mask)
     off_diagonal = jnp.broadcast_to(~jnp.eye(s.shape[-1], dtype=bool), (*s.shape, s.shape[-1]))
@@ -295,7 +305,3 @@ def approx_ndcg_loss(
     ideal_dcg = jnp.sum(jnp.where(jnp.isfinite(ideal), ideal, 0) / jnp.log2(1 + ranks), axis=-1)
     ndcg = dcg / jnp.where(ideal_dcg == 0, 1, ideal_dcg)
     return _list_reduce(-ndcg, mask, reduction)
-
-
-for _fn in (pairwise_hinge_loss, pairwise_logistic_loss, softmax_ranking_loss, listmle_loss, approx_ndcg_loss):
-    _fn.__doc__ = _fn.__doc__.replace("{args}", _RAX_ARGS)

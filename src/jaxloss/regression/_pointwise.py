@@ -8,27 +8,21 @@ element of every leaf.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from .._src import contracts
-from .._src.contracts import function_name
-from .._src.numerics import abs0, mul0
-from .._src.reduce import elementwise
+from .._src.elementwise import elementwise
+from .._src.numerics import abs0
 from .._src.registry import register
+from .._src.types import ArrayLike, ArrayTree, Reduction
 
 __all__ = [
     "absolute_error",
-    "gaussian_nll_loss",
     "huber_loss",
     "log_cosh",
     "mae",
     "mean_bias_error",
     "mse",
-    "poisson_nll_loss",
     "quantile_loss",
     "robust_loss",
     "smooth_l1_loss",
@@ -41,8 +35,9 @@ _FAMILY = "regression"
 
 @register(_FAMILY, reference="torch.nn.functional.mse_loss", aliases=("mse",))
 def squared_error(
-    predictions: Any, targets: Any, *, weights: Any = None, where: Any = None, reduction: str = "mean"
-) -> Any:
+    predictions: ArrayTree, targets: ArrayTree, *,
+    weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
+) -> ArrayTree:
     r"""Squared error.
 
     .. math:: \ell(p, t) = (p - t)^2
@@ -74,8 +69,9 @@ def squared_error(
 
 @register(_FAMILY, reference="torch.nn.functional.l1_loss", aliases=("mae",))
 def absolute_error(
-    predictions: Any, targets: Any, *, weights: Any = None, where: Any = None, reduction: str = "mean"
-) -> Any:
+    predictions: ArrayTree, targets: ArrayTree, *,
+    weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
+) -> ArrayTree:
     r"""Absolute error; its gradient at zero residual is 0.
 
     .. math:: \ell(p, t) = |p - t|
@@ -110,8 +106,9 @@ mae = absolute_error
 
 @register(_FAMILY, reference="definition (signed residual)")
 def mean_bias_error(
-    predictions: Any, targets: Any, *, weights: Any = None, where: Any = None, reduction: str = "mean"
-) -> Any:
+    predictions: ArrayTree, targets: ArrayTree, *,
+    weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
+) -> ArrayTree:
     r"""Mean bias error, the signed residual: a diagnostic, not bounded below.
 
     .. math:: \ell(p, t) = t - p
@@ -142,9 +139,9 @@ def mean_bias_error(
 
 @register(_FAMILY, reference="torch.nn.functional.huber_loss", aliases=("huber",))
 def huber_loss(
-    predictions: Any, targets: Any, *, delta: Any = 1.0,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
+    predictions: ArrayTree, targets: ArrayTree, *, delta: float | ArrayLike = 1.0,
+    weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
+) -> ArrayTree:
     r"""Huber loss.
 
     .. math::
@@ -183,9 +180,9 @@ def huber_loss(
 
 @register(_FAMILY, reference="torch.nn.functional.smooth_l1_loss", aliases=("smooth_l1",))
 def smooth_l1_loss(
-    predictions: Any, targets: Any, *, beta: Any = 1.0,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
+    predictions: ArrayTree, targets: ArrayTree, *, beta: float | ArrayLike = 1.0,
+    weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
+) -> ArrayTree:
     r"""Smooth L1 loss (Huber divided by ``beta``; ``beta = 0`` is the L1 loss).
 
     .. math::
@@ -227,8 +224,9 @@ def smooth_l1_loss(
 
 @register(_FAMILY, reference="optax.losses.log_cosh")
 def log_cosh(
-    predictions: Any, targets: Any, *, weights: Any = None, where: Any = None, reduction: str = "mean"
-) -> Any:
+    predictions: ArrayTree, targets: ArrayTree, *,
+    weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
+) -> ArrayTree:
     r"""Log-cosh loss: quadratic near zero, linear far away.
 
     .. math:: \ell(p, t) = \log\cosh(p - t)
@@ -271,9 +269,10 @@ def log_cosh(
 
 @register(_FAMILY, reference="Feng et al. 2018, arXiv:1711.06753", aliases=("wing",))
 def wing_loss(
-    predictions: Any, targets: Any, *, width: Any = 10.0, curvature: Any = 2.0,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
+    predictions: ArrayTree, targets: ArrayTree, *,
+    width: float | ArrayLike = 10.0, curvature: float | ArrayLike = 2.0,
+    weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
+) -> ArrayTree:
     r"""Wing loss for landmark regression.
 
     .. math::
@@ -317,9 +316,9 @@ def wing_loss(
 
 @register(_FAMILY, reference="pinball loss (Koenker & Bassett 1978)", aliases=("pinball_loss",))
 def quantile_loss(
-    predictions: Any, targets: Any, *, quantile: Any = 0.5,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
+    predictions: ArrayTree, targets: ArrayTree, *, quantile: float | ArrayLike = 0.5,
+    weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
+) -> ArrayTree:
     r"""Quantile (pinball) loss; its minimiser is the ``quantile`` of the targets.
 
     .. math:: \ell(p, t) = \max(q (t - p), (q - 1)(t - p))
@@ -355,134 +354,6 @@ def quantile_loss(
     )
 
 
-def _variance_like(var: Any, mean_shape: tuple[int, ...]) -> Any:
-    """torch's rule: ``variance`` may lack the last dimension or have it equal to 1."""
-    var_shape = tuple(np.shape(var))
-    if var_shape == mean_shape:
-        return var
-    if var_shape == mean_shape[:-1]:
-        var = jnp.expand_dims(var, -1)
-        var_shape = (*var_shape, 1)
-    if var_shape == (*mean_shape[:-1], 1) and len(mean_shape) >= 1:
-        return jnp.broadcast_to(var, mean_shape)
-    raise ValueError(
-        f"{function_name()}: variance has shape {tuple(np.shape(var))} but mean has "
-        f"shape {mean_shape}; variance must have the shape of mean, or mean.shape[:-1] "
-        "(optionally with a trailing 1) for a shared variance"
-    )
-
-
-@register(_FAMILY, reference="torch.nn.functional.gaussian_nll_loss", aliases=("gaussian_nll",))
-def gaussian_nll_loss(
-    mean: Any, targets: Any, variance: Any, *, eps: Any = 1e-6, full: bool = False,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
-    r"""Gaussian negative log-likelihood with predicted variance.
-
-    .. math::
-       \ell = \tfrac12 \left(\log\max(\sigma^2, \varepsilon)
-       + \frac{(\mu - t)^2}{\max(\sigma^2, \varepsilon)}\right)
-       \; [+ \tfrac12 \log 2\pi \text{ if full}]
-
-    As in PyTorch, the clamp of the variance at ``eps`` is invisible to the
-    gradient (the gradient w.r.t. ``variance`` is taken as if unclamped).
-
-    Args:
-      mean: predicted means, any shape, or a pytree.
-      targets: same shape as ``mean``.
-      variance: predicted variances (``>= 0``), same shape as ``mean``, or
-        ``mean.shape[:-1]`` (optionally ``+ (1,)``) for one variance per row.
-      eps: clamp for the variance.
-      full: add the constant ``0.5 log(2 pi)``.
-      weights: optional weights broadcastable to the elementwise loss.
-      where: optional boolean mask; masked entries contribute nothing.
-      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-
-    Returns:
-      A scalar for ``"mean"``/``"sum"``; the elementwise loss (shape of
-      ``mean``) for ``"none"``.
-
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> jaxloss.gaussian_nll_loss(jnp.array([0.0]), jnp.array([2.0]), jnp.array([4.0]))
-      Array(1.1931472, dtype=float32)
-
-    References:
-      Nix & Weigend 1994; PyTorch ``torch.nn.functional.gaussian_nll_loss``.
-    """
-    variance = jax.tree.map(
-        lambda v, m: _variance_like(v, tuple(np.shape(m))), variance, mean
-    )
-
-    def formula(mu, t, var, eps):
-        # torch clamps under no_grad: value uses max(var, eps), gradient flows as through var.
-        var = var + jax.lax.stop_gradient(jnp.maximum(var, eps) - var)
-        loss = 0.5 * (jnp.log(var) + jnp.square(mu - t) / var)
-        if full:
-            loss = loss + 0.5 * jnp.log(2 * jnp.asarray(np.pi, loss.dtype))
-        return loss
-
-    contracts.floating(variance=jax.tree.leaves(variance)[0])
-    return elementwise(
-        formula, mean, targets, variance, eps=eps,
-        weights=weights, where=where, reduction=reduction,
-        names=("mean", "targets", "variance"),
-    )
-
-
-@register(_FAMILY, reference="torch.nn.functional.poisson_nll_loss", aliases=("poisson_nll",))
-def poisson_nll_loss(
-    inputs: Any, targets: Any, *, log_input: bool = True, full: bool = False, eps: Any = 1e-8,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
-    r"""Poisson negative log-likelihood.
-
-    .. math::
-       \ell = \begin{cases} e^{x} - t x & \text{log\_input} \\
-       x - t \log(x + \varepsilon) & \text{otherwise} \end{cases}
-       \; [+\, t\log t - t + \tfrac12\log(2\pi t) \text{ for } t > 1 \text{ if full}]
-
-    Args:
-      inputs: predicted log-rates (``log_input=True``) or rates, any shape.
-      targets: observed counts, same shape.
-      log_input: whether ``inputs`` are log-rates.
-      full: add the Stirling approximation of ``log(t!)``.
-      eps: added to the rate inside the log when ``log_input=False``.
-      weights: optional weights broadcastable to the elementwise loss.
-      where: optional boolean mask; masked entries contribute nothing.
-      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-
-    Returns:
-      A scalar for ``"mean"``/``"sum"``; the elementwise loss for ``"none"``.
-
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> jaxloss.poisson_nll_loss(jnp.array([0.0, 1.0]), jnp.array([1.0, 2.0]), reduction="none")
-      Array([1.       , 0.7182817], dtype=float32)
-
-    References:
-      PyTorch ``torch.nn.functional.poisson_nll_loss``.
-    """
-
-    def formula(x, t, eps):
-        if log_input:
-            loss = jnp.exp(x) - mul0(t, x)
-        else:
-            loss = x - t * jnp.log(x + eps)
-        if full:
-            # Double where: t log t and log(2 pi t) are only taken (and differentiated) for t > 1.
-            big = t > 1
-            safe_t = jnp.where(big, t, 2)
-            stirling = safe_t * jnp.log(safe_t) - safe_t + 0.5 * jnp.log(2 * np.pi * safe_t)
-            loss = loss + jnp.where(big, stirling, 0)
-        return loss
-
-    return elementwise(
-        formula, inputs, targets, eps=eps,
-        weights=weights, where=where, reduction=reduction, names=("inputs", "targets"),
-    )
-
-
 def _expm1_over(a: jax.Array, k: jax.Array) -> jax.Array:
     """``expm1(a * k) / a``, smooth through ``a = 0`` (where it equals ``k``)."""
     small = jnp.abs(a) < 1e-4
@@ -494,9 +365,10 @@ def _expm1_over(a: jax.Array, k: jax.Array) -> jax.Array:
 
 @register(_FAMILY, reference="Barron 2019, arXiv:1701.03077", aliases=("barron_loss", "adaptive_robust_loss"))
 def robust_loss(
-    predictions: Any, targets: Any, *, alpha: Any = 1.0, scale: Any = 1.0,
-    weights: Any = None, where: Any = None, reduction: str = "mean",
-) -> Any:
+    predictions: ArrayTree, targets: ArrayTree, *,
+    alpha: float | ArrayLike = 1.0, scale: float | ArrayLike = 1.0,
+    weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
+) -> ArrayTree:
     r"""Barron's general and adaptive robust loss.
 
     .. math::

@@ -1,15 +1,12 @@
-"""Multi-task composition and regularisers.
+"""Multi-task weighting: combining task losses and balancing their gradients.
 
 Task losses are pytrees of scalars (a dict ``{"seg": l1, "depth": l2}``, a
-list, or an array ``[tasks]``); parameters are any pytree. ``pcgrad`` and
-``dynamic_weight_average`` return gradients and weights rather than losses,
-so they are exported but not registered as losses.
+list, or an array ``[tasks]``). ``pcgrad`` and ``dynamic_weight_average``
+return gradients and weights rather than losses, so they are exported but not
+registered as losses.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -17,17 +14,14 @@ import jax.numpy as jnp
 from .._src import contracts
 from .._src.contracts import calling, function_name
 from .._src.numerics import abs0, compute_dtype, param, upcast
-from .._src.reduce import broadcast, check_reduction, combine_masks, reduce
+from .._src.reduce import check_reduction, reduce
 from .._src.registry import register
+from .._src.types import ArrayLike, ArrayTree, Reduction
 
 __all__ = [
     "dynamic_weight_average",
-    "elastic_net",
     "gradnorm_loss",
-    "l1_regularization",
-    "l2_regularization",
     "pcgrad",
-    "prior_matching_loss",
     "uncertainty_weighting",
     "weighted_sum",
 ]
@@ -35,7 +29,7 @@ __all__ = [
 _FAMILY = "multitask"
 
 
-def _stack(tree: Any, what: str) -> jax.Array:
+def _stack(tree: ArrayTree, what: str) -> jax.Array:
     """The scalar leaves of ``tree`` as one vector (a ``[tasks]`` array passes through)."""
     leaves = jax.tree.leaves(tree)
     if len(leaves) == 1 and jnp.ndim(leaves[0]) == 1:
@@ -50,7 +44,7 @@ def _stack(tree: Any, what: str) -> jax.Array:
     return jnp.stack([jnp.asarray(x, dtype) for x in leaves])
 
 
-def _task_terms(losses: Any, terms: jax.Array, reduction: str) -> Any:
+def _task_terms(losses: ArrayTree, terms: jax.Array, reduction: Reduction) -> ArrayTree:
     """``"none"``: the per-task terms in the structure of ``losses``; else their sum."""
     check_reduction(reduction)
     if reduction == "none":
@@ -62,7 +56,7 @@ def _task_terms(losses: Any, terms: jax.Array, reduction: str) -> Any:
 
 
 @register(_FAMILY, reference="definition (weighted sum of task losses)")
-def weighted_sum(losses: Any, weights: Any, *, reduction: str = "sum") -> Any:
+def weighted_sum(losses: ArrayTree, weights: ArrayTree, *, reduction: Reduction = "sum") -> ArrayTree:
     r"""Weighted sum of task losses.
 
     .. math:: \mathcal{L} = \sum_i w_i L_i
@@ -90,7 +84,9 @@ def weighted_sum(losses: Any, weights: Any, *, reduction: str = "sum") -> Any:
 
 
 @register(_FAMILY, reference="Kendall, Gal & Cipolla 2018, arXiv:1705.07115")
-def uncertainty_weighting(losses: Any, log_variances: Any, *, reduction: str = "sum") -> Any:
+def uncertainty_weighting(
+    losses: ArrayTree, log_variances: ArrayTree, *, reduction: Reduction = "sum"
+) -> ArrayTree:
     r"""Homoscedastic uncertainty weighting of task losses (learnt ``s_i = log sigma_i^2``).
 
     .. math:: \mathcal{L} = \sum_i e^{-s_i} L_i + s_i
@@ -121,7 +117,7 @@ def uncertainty_weighting(losses: Any, log_variances: Any, *, reduction: str = "
     return _task_terms(losses, jnp.exp(-s) * values + s, reduction)
 
 
-def dynamic_weight_average(loss_history: Any, *, temperature: Any = 2.0) -> jax.Array:
+def dynamic_weight_average(loss_history: ArrayLike, *, temperature: float | ArrayLike = 2.0) -> jax.Array:
     r"""Dynamic Weight Average task weights from the last two epochs' losses.
 
     .. math::
@@ -156,7 +152,7 @@ def dynamic_weight_average(loss_history: Any, *, temperature: Any = 2.0) -> jax.
     return num_tasks * jax.nn.softmax(ratio / param(temperature, history.dtype))
 
 
-def pcgrad(task_grads: Any, key: Any = None) -> Any:
+def pcgrad(task_grads: ArrayTree, key: ArrayLike | None = None) -> ArrayTree:
     r"""Projecting Conflicting Gradients: the sum of task gradients with conflicts removed.
 
     Each task gradient ``g_i`` is projected, in turn, onto the normal plane of every
@@ -224,9 +220,9 @@ def pcgrad(task_grads: Any, key: Any = None) -> Any:
 
 @register(_FAMILY, reference="Chen et al. 2018, arXiv:1711.02257 (GradNorm)")
 def gradnorm_loss(
-    grad_norms: Any, task_losses: Any, initial_losses: Any, *, alpha: Any = 1.5,
-    reduction: str = "sum",
-) -> Any:
+    grad_norms: ArrayTree, task_losses: ArrayTree, initial_losses: ArrayTree, *,
+    alpha: float | ArrayLike = 1.5, reduction: Reduction = "sum",
+) -> ArrayTree:
     r"""GradNorm's gradient loss, to be minimised w.r.t. the task weights.
 
     .. math::
@@ -265,177 +261,3 @@ def gradnorm_loss(
     r = inverse_rate / jnp.mean(inverse_rate)
     target = jax.lax.stop_gradient(jnp.mean(g) * r ** param(alpha, g.dtype))
     return _task_terms(grad_norms, abs0(g - target), reduction)
-
-
-def _mask_tree(mask: Any, params: Any) -> Any:
-    """``mask`` (a pytree of booleans, or a callable on ``params``) as per-leaf arrays."""
-    if mask is None:
-        return None
-    tree = mask(params) if callable(mask) else mask
-    leaves = jax.tree.leaves(params)
-    masks = jax.tree.leaves(tree)
-    if len(masks) != len(leaves):
-        raise ValueError(
-            f"{function_name()}: mask has {len(masks)} leaves but params has {len(leaves)}"
-        )
-    arrays = [broadcast(m, jnp.shape(p), "mask", dtype=bool) for m, p in zip(masks, leaves)]
-    return jax.tree.unflatten(jax.tree.structure(params), arrays)
-
-
-def _penalty(formula: Callable[[jax.Array], jax.Array], params: Any, mask: Any, weights: Any,
-             reduction: str) -> Any:
-    leaves = jax.tree.leaves(params)
-    for leaf in leaves:
-        contracts.floating(params=leaf)
-    masks = _mask_tree(mask, params)
-    dtype = compute_dtype(*leaves)
-    terms = jax.tree.map(lambda p: formula(jnp.asarray(p, dtype)), params)
-    return reduce(terms, reduction, weights=weights, where=masks)
-
-
-_MASK_ARGS = """mask: optional pytree of booleans (a bool per leaf, or arrays broadcastable
-        to the leaves), or a callable ``params -> mask``, as optax's masks; ``False``
-        excludes the entry (e.g. biases and norms).
-      weights: optional pytree of weights matching ``params``.
-      reduction: ``"sum"`` (default), ``"mean"`` (over every included entry) or
-        ``"none"`` (the pytree of elementwise penalties)."""
-
-
-@register(_FAMILY, reference="definition: sum |w| (Lasso penalty)")
-def l1_regularization(params: Any, *, mask: Any = None, weights: Any = None, reduction: str = "sum") -> Any:
-    r"""L1 penalty over a parameter pytree; its gradient at 0 is 0.
-
-    .. math:: \mathcal{R}(w) = \sum |w|
-
-    Args:
-      params: any pytree of float arrays.
-      {mask}
-
-    Returns:
-      A scalar, or the pytree of ``|w|`` for ``"none"``.
-
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> jaxloss.l1_regularization({"w": jnp.array([1.0, -2.0]), "b": jnp.array([3.0])},
-      ...                           mask={"w": True, "b": False})
-      Array(3., dtype=float32)
-
-    References:
-      Tibshirani, "Regression Shrinkage and Selection via the Lasso", 1996.
-    """
-    return _penalty(abs0, params, mask, weights, reduction)
-
-
-@register(_FAMILY, reference="definition: 0.5 sum w^2 (optax.l2_loss convention)")
-def l2_regularization(params: Any, *, mask: Any = None, weights: Any = None, reduction: str = "sum") -> Any:
-    r"""L2 penalty (weight decay) over a parameter pytree.
-
-    .. math:: \mathcal{R}(w) = \tfrac12 \sum w^2
-
-    Args:
-      params: any pytree of float arrays.
-      {mask}
-
-    Returns:
-      A scalar, or the pytree of ``w^2 / 2`` for ``"none"``.
-
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> jaxloss.l2_regularization({"w": jnp.array([1.0, -2.0])})
-      Array(2.5, dtype=float32)
-
-    References:
-      Tikhonov regularisation; the gradient is ``w`` (decoupled weight decay).
-    """
-    return _penalty(lambda w: 0.5 * jnp.square(w), params, mask, weights, reduction)
-
-
-@register(_FAMILY, reference="scikit-learn ElasticNet penalty (Zou & Hastie 2005)")
-def elastic_net(
-    params: Any, *, alpha: Any = 1.0, l1_ratio: Any = 0.5,
-    mask: Any = None, weights: Any = None, reduction: str = "sum",
-) -> Any:
-    r"""Elastic-net penalty in scikit-learn's parameterisation.
-
-    .. math:: \mathcal{R}(w) = \alpha \left(\rho \sum |w| + \tfrac{1-\rho}{2} \sum w^2\right)
-
-    Args:
-      params: any pytree of float arrays.
-      alpha: overall strength ``alpha``.
-      l1_ratio: ``rho`` in ``[0, 1]``; 1 is the L1 penalty, 0 the L2 penalty.
-      {mask}
-
-    Returns:
-      A scalar, or the elementwise pytree for ``"none"``.
-
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> jaxloss.elastic_net({"w": jnp.array([1.0, -2.0])}, alpha=2.0, l1_ratio=0.5)
-      Array(5.5, dtype=float32)
-
-    References:
-      Zou & Hastie, "Regularization and variable selection via the elastic net",
-      2005; scikit-learn ``ElasticNet``.
-    """
-
-    def formula(w):
-        a, rho = param(alpha, w.dtype), param(l1_ratio, w.dtype)
-        return a * (rho * abs0(w) + 0.5 * (1 - rho) * jnp.square(w))
-
-    return _penalty(formula, params, mask, weights, reduction)
-
-
-for _fn in (l1_regularization, l2_regularization, elastic_net):
-    _fn.__doc__ = _fn.__doc__.replace("{mask}", _MASK_ARGS)
-
-
-@register(_FAMILY, reference="KL(prior || batch-mean prediction), cf. Tanaka et al. 2018")
-def prior_matching_loss(
-    probs: Any, prior: Any, *, weights: Any = None, where: Any = None, reduction: str = "sum"
-) -> Any:
-    r"""Distribution calibration: KL between a class prior and the batch-mean prediction.
-
-    .. math:: \mathcal{L} = \sum_c \pi_c \log \frac{\pi_c}{\bar p_c},\quad
-       \bar p_c = \frac{\sum_i w_i p_{ic}}{\sum_i w_i}
-
-    Classes with zero prior contribute 0 (with finite gradients).
-
-    Args:
-      probs: predicted probabilities ``[batch, classes]``.
-      prior: target class distribution ``[classes]``.
-      weights: optional per-example weights ``[batch]`` for the batch mean.
-      where: optional per-example mask ``[batch]`` for the batch mean.
-      reduction: ``"sum"`` (default; the KL) or ``"none"`` (per-class terms);
-        ``"mean"`` also returns the KL (it is one divergence).
-
-    Returns:
-      A scalar, or ``[classes]`` for ``"none"``.
-
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> probs = jnp.array([[0.9, 0.1], [0.7, 0.3]])
-      >>> jaxloss.prior_matching_loss(probs, jnp.array([0.5, 0.5]))
-      Array(0.2231435, dtype=float32)
-
-    References:
-      Tanaka et al., "Joint Optimization Framework for Learning with Noisy Labels",
-      CVPR 2018, https://arxiv.org/abs/1803.11364 (the prior term).
-    """
-    check_reduction(reduction)
-    contracts.rank(probs, 2, "probs", "expected [batch, classes]")
-    contracts.shape_is(prior, (jnp.shape(probs)[1],), "prior", "one probability per class", like={"probs": probs})
-    contracts.floating(probs=probs)
-    p, pi = upcast(probs, prior)
-    mask = combine_masks((p.shape[0],), where)
-    w = jnp.ones(p.shape[0], p.dtype) if weights is None else broadcast(weights, (p.shape[0],), "weights", p.dtype)
-    if mask is not None:
-        w = jnp.where(mask, w, 0)
-    total = jnp.sum(w)
-    nonempty = total > 0
-    mean = jnp.sum(w[:, None] * p, axis=0) / jnp.where(nonempty, total, 1)
-    # xlogy-style double where: zero-prior classes and an empty (all-masked) batch give 0 with zero
-    # gradients; a class with prior > 0 and mean 0 gives +inf, as KL does; NaN stays NaN.
-    live = ~(pi <= 0) & nonempty
-    safe_mean = jnp.where(live, mean, 1)
-    terms = jnp.where(live, pi * (jnp.log(jnp.where(live, pi, 1)) - jnp.log(safe_mean)), 0)
-    return terms if reduction == "none" else reduce(terms, "sum")
