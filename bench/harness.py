@@ -3,17 +3,19 @@
 A scenario module defines ``SCENARIOS: list[Scenario]``. Each implementation
 is a factory ``make(quick: bool) -> Callable[[], object]``: the factory builds
 inputs (and, for JAX, the jitted function) and returns a zero-argument callable
-that runs forward + backward once and blocks until the result is ready
-(``jax.block_until_ready`` / plain torch). A factory raises ``ImportError``
-when its peer library is not installed; the runner then skips it. The first
-call of the returned callable includes compilation; the runner times it
-separately from the repeats.
+that runs forward + backward once and blocks until the result is ready. JAX
+implementations return a :class:`JaxStep` (from :func:`jax_fwd_bwd` or
+:func:`jax_fwd`), which the runner compiles ahead of time, timing the trace +
+compile on its own and reading XLA's ``memory_analysis()``; any other callable
+(torch, NumPy) is eager. A factory raises ``ImportError`` when its peer library
+is not installed; the runner then skips it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 Factory = Callable[[bool], Callable[[], object]]
 
@@ -29,6 +31,9 @@ class Scenario:
     impls: ``{"jaxloss": factory, "optax": factory, "torch": factory, ...}``;
       ratios are reported as jaxloss time / peer time.
     target: optional text of the target, e.g. ``"<= 1.05x optax"``.
+    memory: a memory scenario: each implementation runs in its own process
+      (so that its peak RSS is its own), is compiled and called once (no
+      repeats), and the ratios compare XLA temporary bytes instead of times.
     """
 
     name: str
@@ -37,18 +42,52 @@ class Scenario:
     quick_shape: str
     impls: dict[str, Factory]
     target: str = ""
+    memory: bool = False
 
 
-def jax_fwd_bwd(loss: Callable, *arrays: object, argnums: int | tuple[int, ...] = 0) -> Callable[[], object]:
-    """The runner of ``jax.jit(jax.value_and_grad(loss, argnums))`` on ``arrays`` (on device)."""
+class JaxStep:
+    """A jitted function and its (device) arguments; calling it runs it once and blocks.
+
+    The runner calls :meth:`compile` first (``jitted.lower(*args).compile()``: trace, lower
+    and XLA compile, which also fills the jit cache so later calls do not compile again),
+    then times calls of the jitted function. ``run=False`` marks a step that is only
+    compiled (its memory figures are XLA's), e.g. one too slow to execute on CPU.
+    """
+
+    def __init__(self, jitted: Any, args: list[Any], run: bool = True):
+        self.jitted, self.args, self.run = jitted, args, run
+        self.compiled: Any = None
+
+    def compile(self) -> Any:
+        self.compiled = self.jitted.lower(*self.args).compile()
+        return self.compiled
+
+    def temp_bytes(self) -> int | None:
+        """XLA's ``temp_size_in_bytes`` of the compiled function (None when the backend has none)."""
+        stats = (self.compiled or self.compile()).memory_analysis()
+        return None if stats is None else int(stats.temp_size_in_bytes)
+
+    def __call__(self) -> object:
+        import jax
+
+        return jax.block_until_ready(self.jitted(*self.args))
+
+
+def jax_fwd(fn: Callable, *arrays: object, run: bool = True) -> JaxStep:
+    """The step ``jax.jit(fn)(*arrays)`` (value only), arrays put on the device."""
     import jax
 
-    step = jax.jit(jax.value_and_grad(loss, argnums=argnums))
-    args = [jax.device_put(a) for a in arrays]
-    return lambda: jax.block_until_ready(step(*args))
+    return JaxStep(jax.jit(fn), [jax.device_put(a) for a in arrays], run)
 
 
-def torch_fwd_bwd(loss: Callable, *tensors: object) -> Callable[[], object]:
+def jax_fwd_bwd(loss: Callable, *arrays: object, argnums: int | tuple[int, ...] = 0, run: bool = True) -> JaxStep:
+    """The step ``jax.jit(jax.value_and_grad(loss, argnums))(*arrays)``, arrays put on the device."""
+    import jax
+
+    return jax_fwd(jax.value_and_grad(loss, argnums=argnums), *arrays, run=run)
+
+
+def torch_fwd_bwd(loss: Callable, *tensors: Any) -> Callable[[], object]:
     """The runner of ``loss(*tensors).backward()``; the caller marks ``requires_grad``."""
 
     def run():

@@ -2,14 +2,17 @@
 
 Usage (from the repository root)::
 
-    python bench/run.py [--quick] [--only NAME[,NAME]] [--repeats N] [--out bench/RESULTS.md]
+    python bench/run.py [--quick] [--only NAME[,NAME]] [--repeats N] [--isolate] [--out bench/RESULTS.md]
 
 Every module ``bench/scenarios/<family>.py`` defines ``SCENARIOS`` (see
 ``bench/harness.py``) and may define ``NOTES: str`` (free-form Markdown copied
 verbatim into RESULTS.md under its family). For each scenario and each
-implementation the runner calls the factory, times the first call (compile +
-first run) separately, warms up, then times the repeats one call at a time and
-reports median, min and max. Ratios are jaxloss time / peer time.
+implementation the runner calls the factory, compiles a JAX step ahead of time
+(timing trace + compile on its own and reading XLA's temporary bytes), times
+the first call, warms up, then times the repeats one call at a time and reports
+median, min and max. Ratios are jaxloss time / peer time. Memory scenarios (and
+every scenario with ``--isolate``) run each implementation in a child process
+(``--child``) so that its peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ import dataclasses
 import datetime
 import gc
 import importlib
+import json
 import math
 import os
 import pkgutil
 import platform
 import re
+import resource
 import shlex
 import statistics
 import subprocess
@@ -41,7 +46,7 @@ sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != BENCH_DI
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.harness import Scenario  # noqa: E402
+from bench.harness import JaxStep, Scenario  # noqa: E402
 
 SUBJECT = "jaxloss"
 PACKAGES = (
@@ -49,6 +54,9 @@ PACKAGES = (
     "monai", "ott-jax", "POT", "scipy",
 )
 OK, MISSING, ERROR = "ok", "not installed", "error"
+MEMORY = "memory"  # --only keyword selecting every memory scenario
+CHILD_MARK = "bench-child-result: "  # prefix of the line a --child process prints its result on
+MIB = 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,14 +73,16 @@ class Config:
     warmup_s: float = 0.2
     max_warmup_calls: int = 20
     torch_threads: int = os.cpu_count() or 1
+    isolate: bool = False  # every implementation in its own process (memory scenarios always are)
 
     @classmethod
-    def make(cls, quick: bool, repeats: int | None = None, torch_threads: int | None = None) -> Config:
-        threads = {"torch_threads": torch_threads} if torch_threads else {}
+    def make(cls, quick: bool, repeats: int | None = None, torch_threads: int | None = None,
+             isolate: bool = False) -> Config:
+        extra: dict = {"isolate": isolate} | ({"torch_threads": torch_threads} if torch_threads else {})
         if quick:
             return cls(True, repeats, budget_s=0.15, min_repeats=3, max_repeats=2000, max_total_s=1.5,
-                       warmup_calls=1, warmup_s=0.03, max_warmup_calls=5, **threads)
-        return cls(False, repeats, **threads)
+                       warmup_calls=1, warmup_s=0.03, max_warmup_calls=5, **extra)
+        return cls(False, repeats, **extra)
 
 
 @dataclasses.dataclass
@@ -82,10 +92,19 @@ class ImplResult:
     message: str = ""
     first_ms: float | None = None
     times_ms: list[float] = dataclasses.field(default_factory=list)
+    compile_ms: float | None = None  # trace + lower + compile of a JaxStep; None when eager
+    temp_bytes: int | None = None  # XLA's temp_size_in_bytes of the compiled step; None when eager
+    peak_rss_mib: float | None = None  # process peak RSS during the calls; measured in a child process only
+    run_rss_mib: float | None = None  # ... minus the RSS just before the first call
+    compiled_only: bool = False  # a JaxStep with run=False: compiled, never called
 
     @property
     def ok(self) -> bool:
         return self.status == OK and bool(self.times_ms)
+
+    @property
+    def eager(self) -> bool:
+        return self.status == OK and self.compile_ms is None
 
     @property
     def median_ms(self) -> float:
@@ -99,8 +118,13 @@ class ScenarioResult:
     impls: dict[str, ImplResult]
 
     def ratios(self) -> dict[str, float]:
-        """jaxloss median / peer median for every peer that ran."""
+        """jaxloss median / peer median for every peer that ran (temp bytes for a memory scenario)."""
         mine = self.impls.get(SUBJECT)
+        if self.scenario.memory:
+            if mine is None or mine.status != OK or not mine.temp_bytes:
+                return {}
+            return {name: mine.temp_bytes / r.temp_bytes for name, r in self.impls.items()
+                    if name != SUBJECT and r.status == OK and r.temp_bytes}
         if mine is None or not mine.ok:
             return {}
         return {name: mine.median_ms / r.median_ms for name, r in self.impls.items()
@@ -150,12 +174,12 @@ def select(scenarios: list[tuple[str, Scenario]], only: str | None) -> list[tupl
     if not only:
         return scenarios
     wanted = {w.strip() for w in only.split(",") if w.strip()}
-    known = {s.name for _, s in scenarios} | {s.family for _, s in scenarios} | {m for m, _ in scenarios}
-    unknown = wanted - known
+    tags = [(m, s, {s.name, s.family, m} | ({MEMORY} if s.memory else set())) for m, s in scenarios]
+    unknown = wanted - set().union(*(t for _, _, t in tags))
     if unknown:
         names = ", ".join(sorted(s.name for _, s in scenarios))
         raise SystemExit(f"--only: unknown scenario(s) {sorted(unknown)}; available: {names}")
-    return [(m, s) for m, s in scenarios if {s.name, s.family, m} & wanted]
+    return [(m, s) for m, s, t in tags if t & wanted]
 
 
 # --------------------------------------------------------------------------- timing
@@ -179,36 +203,77 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def time_impl(impl: str, factory: Callable, config: Config) -> ImplResult:
-    """Builds one implementation and times it: first call, warm-up, then the repeats."""
+def _status_mib(field: str) -> float | None:
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in MiB; None where there is none."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Resets the process's peak RSS (``VmHWM``) to its current RSS (Linux >= 4.0); False if it cannot."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return _status_mib("VmHWM") is not None
+
+
+def _lifetime_peak_mib() -> float:
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / MIB
+
+
+_jax_warm = False
+
+
+def _warm_jax() -> None:
+    """One tiny jitted value_and_grad, so the first compile timed does not pay the backend's start-up."""
+    global _jax_warm
+    if not _jax_warm:
+        import jax
+        import jax.numpy as jnp
+
+        jax.block_until_ready(jax.jit(jax.value_and_grad(lambda x: jnp.sum(x * x)))(jnp.ones(3)))
+        _jax_warm = True
+
+
+def time_impl(impl: str, factory: Callable, config: Config, *, memory: bool = False,
+              rss: bool = False) -> ImplResult:
+    """Builds one implementation and times it: compile (JAX), first call, warm-up, then the repeats.
+
+    ``memory``: one call only (it is the first call and the only timed one). ``rss``: record the
+    peak RSS during the calls, meaningful when this process runs nothing else (a child process).
+    """
     result = ImplResult(impl)
     fn = None
     try:
         fn = factory(config.quick)
         _set_torch_threads(config.torch_threads)
-        result.first_ms = 1e3 * _timed(fn)
-        warm = [_timed(fn)]
-        while len(warm) < config.warmup_calls or (
-                sum(warm) < config.warmup_s and len(warm) < config.max_warmup_calls):
-            warm.append(_timed(fn))
-        if config.repeats is not None:
-            n = config.repeats
-        else:
-            per_call = max(statistics.median(warm), 1e-7)
-            n = min(max(math.ceil(config.budget_s / per_call), config.min_repeats), config.max_repeats)
+        if isinstance(fn, JaxStep):
+            _warm_jax()
+            result.compile_ms = 1e3 * _timed(fn.compile)
+            result.temp_bytes = fn.temp_bytes()
+            if not fn.run:
+                result.compiled_only = True
+                return result
         gc.collect()
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            for _ in range(n):
-                result.times_ms.append(1e3 * _timed(fn))
-                if (config.repeats is None and len(result.times_ms) >= 3
-                        and time.perf_counter() - start > config.max_total_s):
-                    break
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+        rss_before = _status_mib("VmRSS") if rss else None
+        peak_reset = rss and _reset_peak_rss()
+        result.first_ms = 1e3 * _timed(fn)
+        if memory:
+            result.times_ms = [result.first_ms]
+        else:
+            _time_repeats(fn, config, result)
+        if rss:
+            peak = _status_mib("VmHWM") if peak_reset else None
+            result.peak_rss_mib = peak if peak is not None else _lifetime_peak_mib()
+            if peak is not None and rss_before is not None:
+                result.run_rss_mib = max(peak - rss_before, 0.0)
     except ImportError as e:
         result.times_ms = []
         if _missing_peer(e):
@@ -225,6 +290,69 @@ def time_impl(impl: str, factory: Callable, config: Config) -> ImplResult:
             del fn
             gc.collect()
     return result
+
+
+def _time_repeats(fn: Callable[[], object], config: Config, result: ImplResult) -> None:
+    warm = [_timed(fn)]
+    while len(warm) < config.warmup_calls or (
+            sum(warm) < config.warmup_s and len(warm) < config.max_warmup_calls):
+        warm.append(_timed(fn))
+    if config.repeats is not None:
+        n = config.repeats
+    else:
+        per_call = max(statistics.median(warm), 1e-7)
+        n = min(max(math.ceil(config.budget_s / per_call), config.min_repeats), config.max_repeats)
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(n):
+            result.times_ms.append(1e3 * _timed(fn))
+            if (config.repeats is None and len(result.times_ms) >= 3
+                    and time.perf_counter() - start > config.max_total_s):
+                break
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def child_command(module: str, scenario: str, impl: str, config: Config) -> list[str]:
+    """The command line of a child process that runs one implementation (see :func:`run_child`)."""
+    cmd = [sys.executable, str(BENCH_DIR / "run.py"), "--child", f"{module}:{scenario}:{impl}",
+           "--torch-threads", str(config.torch_threads)]
+    if config.quick:
+        cmd.append("--quick")
+    if config.repeats is not None:
+        cmd += ["--repeats", str(config.repeats)]
+    return cmd
+
+
+def time_isolated(module: str, scenario: Scenario, impl: str, config: Config) -> ImplResult:
+    """:func:`time_impl` in a fresh Python process, with its peak RSS; its stderr passes through."""
+    cmd = child_command(module, scenario.name, impl, config)
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    except OSError as e:
+        return ImplResult(impl, ERROR, f"cannot start a child process: {e}")
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(CHILD_MARK):
+            return ImplResult(**json.loads(line[len(CHILD_MARK):]))
+    how = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
+    return ImplResult(impl, ERROR, f"child process ended without a result ({how})")
+
+
+def run_child(spec: str, config: Config) -> int:
+    """``--child MODULE:SCENARIO:IMPL``: times one implementation, prints its result as one JSON line."""
+    module, name, impl = spec.split(":", 2)
+    found = [s for m, s in discover().scenarios if m == module and s.name == name]
+    if not found or impl not in found[0].impls:
+        print(f"--child: no implementation {spec!r}", file=sys.stderr)
+        return 2
+    scenario = found[0]
+    result = time_impl(impl, scenario.impls[impl], config, memory=scenario.memory, rss=True)
+    print(CHILD_MARK + json.dumps(dataclasses.asdict(result)), flush=True)
+    return 0
 
 
 class _Progress:
@@ -263,7 +391,10 @@ def run_scenarios(selected: list[tuple[str, Scenario]], config: Config) -> list[
             impls = {}
             for impl, factory in scenario.impls.items():
                 progress.start(f"{scenario.name}/{impl}")
-                impls[impl] = time_impl(impl, factory, config)
+                if scenario.memory or config.isolate:
+                    impls[impl] = time_isolated(module, scenario, impl, config)
+                else:
+                    impls[impl] = time_impl(impl, factory, config)
                 progress.step()
             results.append(ScenarioResult(scenario, module, impls))
     finally:
@@ -410,17 +541,34 @@ def _one_line(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _mib(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3g}" if x < 1000 else f"{x:.0f}"
+
+
+def _rss(r: ImplResult) -> str:
+    if r.peak_rss_mib is None:
+        return "-"
+    return _mib(r.peak_rss_mib) + ("" if r.run_rss_mib is None else f" (+{_mib(r.run_rss_mib)})")
+
+
 def impl_rows(result: ScenarioResult, message_limit: int = 100) -> list[list[str]]:
-    """Rows: impl, median ms, min-max ms, first call ms, repeats, jaxloss/impl."""
+    """Rows: impl, median ms, min-max ms, compile ms, first call ms, repeats, temp MiB, peak RSS, ratio."""
     ratios = result.ratios()
     rows = []
     for name, r in result.impls.items():
+        compile_ms = "n/a" if r.eager else _ms(r.compile_ms)
+        temp = "n/a" if r.eager else _mib(None if r.temp_bytes is None else r.temp_bytes / MIB)
+        ratio = "1 (subject)" if name == SUBJECT else _ratio(ratios.get(name))
         if r.ok:
             rows.append([name, _ms(r.median_ms), f"{_ms(min(r.times_ms))}–{_ms(max(r.times_ms))}",
-                         _ms(r.first_ms), str(len(r.times_ms)),
-                         "1 (subject)" if name == SUBJECT else _ratio(ratios.get(name))])
+                         compile_ms, _ms(r.first_ms), str(len(r.times_ms)), temp, _rss(r), ratio])
+        elif r.compiled_only:
+            rows.append([name, "compiled only", "", compile_ms, "-", "0", temp, "-", ratio])
         else:
-            rows.append([name, r.status, "", _ms(r.first_ms), "", _one_line(r.message, message_limit)])
+            rows.append([name, r.status, "", compile_ms, _ms(r.first_ms), "", "", "",
+                         _one_line(r.message, message_limit)])
     return rows
 
 
@@ -430,7 +578,9 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-IMPL_HEADER = ["impl", "median ms", "min–max ms", "first call ms", "repeats", "jaxloss / impl"]
+IMPL_HEADER = ["impl", "median ms", "min–max ms", "compile ms", "first call ms", "repeats", "temp MiB",
+               "peak RSS MiB (+run)", f"{SUBJECT} / impl"]
+MEMORY_HEADER = [*IMPL_HEADER[:-1], f"{SUBJECT} / impl (temp)"]
 
 
 def render_markdown(results: list[ScenarioResult], discovery: Discovery, *, config: Config,
@@ -454,13 +604,25 @@ def render_markdown(results: list[ScenarioResult], discovery: Discovery, *, conf
     repeats = (f"exactly {config.repeats} timed calls" if config.repeats is not None else
                f"adaptive repeats: at least {config.min_repeats} calls and about {config.budget_s:g} s "
                f"of timed calls (at most {config.max_repeats}, stopping after {config.max_total_s:g} s)")
+    isolated = ("Every implementation ran in its own child process." if config.isolate else
+                "Memory scenarios ran each implementation in its own child process; the others ran in "
+                "this process, where peak RSS is not attributable (\"-\").")
     out += ["", "## Method", "",
             "Each implementation runs forward + backward of the mean loss, compiled (`jax.jit`) for "
-            "JAX, eager for torch, and blocks until the result is ready. The first call (compilation + "
-            "first run) is timed separately; then warm-up calls (excluded), then " + repeats +
+            "JAX, eager for torch, and blocks until the result is ready. For JAX, **compile ms** is the "
+            "trace + lower + XLA compile of the jitted function (`jax.jit(f).lower(*args).compile()`), "
+            "timed on its own before any call, and **temp MiB** is that compiled function's "
+            "`memory_analysis().temp_size_in_bytes` (XLA's scratch buffers, not inputs or outputs); both "
+            "are n/a for eager peers (torch, NumPy, SciPy). **first call ms** is the first call after "
+            "compiling (for eager peers, their first call); then warm-up calls (excluded), then " + repeats +
             ", each timed on its own with the garbage collector off. The table gives the median, min "
             f"and max. Ratios are {SUBJECT} median / peer median (< 1 means {SUBJECT} is faster). "
-            f"torch uses `torch.set_num_threads({config.torch_threads})`; JAX uses its defaults.", ""]
+            f"torch uses `torch.set_num_threads({config.torch_threads})`; JAX uses its defaults.", "",
+            "**Memory scenarios** call each implementation once (no repeats; median = that call) and "
+            f"compare temp bytes: their ratio is {SUBJECT} temp / peer temp. **peak RSS MiB (+run)** is "
+            "the child process's peak resident memory during the calls (libraries, inputs and compiled "
+            "code included) and, in parentheses, its growth over the RSS just before the first call: what "
+            "the computation itself allocated. " + isolated, ""]
 
     summary = []
     for res in results:
@@ -469,7 +631,8 @@ def render_markdown(results: list[ScenarioResult], discovery: Discovery, *, conf
         for peer in [n for n in res.impls if n != SUBJECT] or ["-"]:
             mine = ", ".join(f"{op} {value:g}x {p}" for op, value, p in clauses if p == peer)
             verdict = check_target(mine, ratios)[0] if mine else ""
-            summary.append([res.scenario.name, peer, _ratio(ratios.get(peer)), mine or "-", verdict or "-"])
+            shown = _ratio(ratios.get(peer)) + (" (temp)" if res.scenario.memory and peer in ratios else "")
+            summary.append([res.scenario.name, peer, shown, mine or "-", verdict or "-"])
     out += ["## Summary", ""]
     out += _md_table(["scenario", "peer", f"{SUBJECT} / peer", "target", "target met"], summary)
     if chart:
@@ -494,7 +657,7 @@ def render_markdown(results: list[ScenarioResult], discovery: Discovery, *, conf
                 out.append(f"Target: {s.target} — **{verdict}**")
                 out += [f"- {line}" for line in lines]
                 out.append("")
-            out += [*_md_table(IMPL_HEADER, impl_rows(res)), ""]
+            out += [*_md_table(MEMORY_HEADER if s.memory else IMPL_HEADER, impl_rows(res)), ""]
     with_scenarios = {m for m, _ in discovery.scenarios}
     for module, text in discovery.notes.items():
         if module not in with_scenarios:  # a module with NOTES only
@@ -519,7 +682,7 @@ def render_text(results: list[ScenarioResult], config: Config) -> str:
             rows.append([res.scenario.name if i == 0 else "", *row])
         verdict, _ = check_target(res.scenario.target, res.ratios())
         if verdict:
-            rows.append(["", "", "", "", "", "", f"target {res.scenario.target}: {verdict}"])
+            rows.append(["", "", "", "", "", "", "", "", "", f"target {res.scenario.target}: {verdict}"])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
     lines = [fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
@@ -530,7 +693,7 @@ def render_text(results: list[ScenarioResult], config: Config) -> str:
 def plot_ratios(results: list[ScenarioResult], path: Path, quick: bool) -> bool:
     """Bar chart of jaxloss / peer ratios; False (with a message) when matplotlib is missing."""
     bars = [(f"{res.scenario.name} vs {peer}", peer, ratio)
-            for res in results for peer, ratio in res.ratios().items()]
+            for res in results if not res.scenario.memory for peer, ratio in res.ratios().items()]
     if not bars:
         print("no ratios to plot; skipping the chart", file=sys.stderr)
         return False
@@ -539,6 +702,7 @@ def plot_ratios(results: list[ScenarioResult], path: Path, quick: bool) -> bool:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Rectangle
     except ImportError:
         print("matplotlib is not installed; skipping the chart", file=sys.stderr)
         return False
@@ -554,7 +718,7 @@ def plot_ratios(results: list[ScenarioResult], path: Path, quick: bool) -> bool:
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_xlabel(f"{SUBJECT} time / peer time (log scale; < 1: {SUBJECT} faster)")
     ax.set_title("jaxloss vs peers, forward + backward" + (" (quick run)" if quick else ""))
-    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colors[p]) for p in peers], labels=peers,
+    ax.legend(handles=[Rectangle((0, 0), 1, 1, color=colors[p]) for p in peers], labels=peers,
               fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -566,15 +730,19 @@ def plot_ratios(results: list[ScenarioResult], path: Path, quick: bool) -> bool:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small shapes and few repeats (a couple of minutes)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small shapes and few repeats (a few minutes)")
     parser.add_argument("--only", metavar="NAME[,NAME]", help="scenario names (or families) to run")
     parser.add_argument("--repeats", type=int, metavar="N", help="exact number of timed calls (default: adaptive)")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "RESULTS.md", help="Markdown report path")
     parser.add_argument("--note", default="", help="text quoted at the top of the report (e.g. machine load)")
     parser.add_argument("--torch-threads", type=int, metavar="N",
                         help="torch.set_num_threads(N) (default: os.cpu_count())")
+    parser.add_argument("--isolate", action="store_true",
+                        help="run every implementation in its own process and report its peak RSS "
+                             "(memory scenarios always are)")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--child", metavar="MODULE:SCENARIO:IMPL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be >= 1")
@@ -583,6 +751,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.child:
+        return run_child(args.child, Config.make(args.quick, args.repeats, args.torch_threads))
     prog, rest = ("bench/run.py", argv) if argv is not None else (sys.argv[0], sys.argv[1:])
     with contextlib.suppress(ValueError):
         prog = os.path.relpath(prog) if os.path.isabs(prog) else prog
@@ -594,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: bench/scenarios/{module}.py: {error}", file=sys.stderr)
     if args.list:
         for module, s in discovery.scenarios:
-            print(f"{s.name:24s} {module:16s} {', '.join(s.impls)}  [{s.target}]")
+            print(f"{s.name:24s} {module:16s} {', '.join(s.impls)}  [{s.target}]" + ("  (memory)" if s.memory else ""))
         return 0
     selected = select(discovery.scenarios, args.only)
     if not selected:
@@ -606,7 +776,7 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print(f"cannot import {SUBJECT}; nothing timed, {args.out} left as it was", file=sys.stderr)
         return 1
-    config = Config.make(args.quick, args.repeats, args.torch_threads)
+    config = Config.make(args.quick, args.repeats, args.torch_threads, args.isolate)
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     load_before = _load()
     start = time.perf_counter()

@@ -10,17 +10,23 @@ wasserstein_1d: SciPy is value-only, so ``wasserstein_1d`` compares value-only
 (jaxloss jitted forward vs ``scipy.stats.wasserstein_distance`` vs POT's NumPy
 backend); ``wasserstein_1d_grad`` compares forward + backward with POT's torch
 backend (SciPy has no gradient).
+
+sinkhorn_memory_<iterations> (memory scenarios): compiled temporary memory of
+value + grad of ``reg_ot_cost`` w.r.t. ``x`` with tolerance 0 (every iteration
+runs), for the envelope-theorem custom_vjp (``implicit_diff=True``, jaxloss)
+and for unrolled autodiff through the iterations (``implicit_diff=False``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from bench.harness import Scenario, jax_fwd_bwd, torch_fwd_bwd
+from bench.harness import Scenario, jax_fwd, jax_fwd_bwd, torch_fwd_bwd
 
 SK_FULL, SK_QUICK = 1000, 200
 SK_EPS, SK_TOL, SK_ITERS = 0.1, 1e-4, 1000
 W_FULL, W_QUICK = 200_000, 20_000
+SKM_FULL, SKM_QUICK, SKM_ITERATIONS = 256, 16, (10, 100, 1000)
 
 
 def _clouds(quick: bool):
@@ -77,14 +83,9 @@ def sinkhorn_ott(quick: bool):
 
 
 def w1d_jaxloss_value(quick: bool):
-    import jax
-
     import jaxloss
 
-    u, v = _samples(quick)
-    f = jax.jit(jaxloss.wasserstein_1d)
-    uj, vj = jax.device_put(u), jax.device_put(v)
-    return lambda: jax.block_until_ready(f(uj, vj))
+    return jax_fwd(jaxloss.wasserstein_1d, *_samples(quick))
 
 
 def w1d_scipy(quick: bool):
@@ -117,6 +118,40 @@ def w1d_pot_torch(quick: bool):
     return torch_fwd_bwd(lambda tu: ot.wasserstein_1d(tu, tv, p=1), torch.tensor(u, requires_grad=True))
 
 
+# --------------------------------------------------------------------------- sinkhorn memory
+
+
+def _sinkhorn_memory(iterations: int, implicit: bool):
+    def make(quick: bool):
+        import jax.numpy as jnp
+
+        import jaxloss
+
+        n = SKM_QUICK if quick else SKM_FULL
+        x = np.random.default_rng(0).uniform(size=(n, 3)).astype(np.float32)
+        y = jnp.zeros((n, 3), jnp.float32)
+
+        def cost(z):
+            return jaxloss.sinkhorn(z, y, epsilon=0.1, max_iterations=iterations, tolerance=0.0,
+                                    implicit_diff=implicit).reg_ot_cost
+
+        return jax_fwd_bwd(cost, x)
+
+    return make
+
+
+def _sinkhorn_memory_scenario(iterations: int) -> Scenario:
+    what = f"{{n}} x {{n}} points in 3-D f32, eps=0.1, tolerance 0: {iterations} iterations, value + grad x"
+    return Scenario(
+        name=f"sinkhorn_memory_{iterations}",
+        family="distribution",
+        shape=what.format(n=SKM_FULL),
+        quick_shape=what.format(n=SKM_QUICK),
+        impls={"jaxloss": _sinkhorn_memory(iterations, True), "unrolled": _sinkhorn_memory(iterations, False)},
+        memory=True,
+    )
+
+
 SCENARIOS = [
     Scenario(
         name="sinkhorn",
@@ -141,4 +176,5 @@ SCENARIOS = [
         quick_shape=f"{W_QUICK} vs {W_QUICK}",
         impls={"jaxloss": w1d_jaxloss_grad, "pot-torch": w1d_pot_torch},
     ),
+    *(_sinkhorn_memory_scenario(i) for i in SKM_ITERATIONS),
 ]

@@ -3,8 +3,9 @@
 ``fused_linear_ce`` times ``jax.value_and_grad`` w.r.t. ``hidden`` and
 ``weight`` (mean over tokens) of :func:`jaxloss.fused_linear_cross_entropy`
 against the unfused jitted JAX computation (full logits, ``log_softmax``,
-gather) and PyTorch's ``F.cross_entropy(h @ W, y)`` with autograd. The
-temporary-memory side is ``bench/memory_fused.py`` (compile-only).
+gather) and PyTorch's ``F.cross_entropy(h @ W, y)`` with autograd.
+``fused_linear_ce_memory`` (a memory scenario) compares the compiled temporary
+memory of the same step for several chunk sizes and for the unfused computation.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import numpy as np
 from bench.harness import Scenario, jax_fwd_bwd, torch_fwd_bwd
 
 FULL, QUICK = (4096, 256, 32768), (512, 64, 4096)  # tokens, hidden dim, vocabulary
+MEM_FULL, MEM_QUICK = (8192, 256, 32768), (1024, 16, 16384)
+MEM_CHUNKS = (64, 128, 1024)  # besides the default, jaxloss.fused.default_chunk_size(tokens, vocab)
 
 
-def _inputs(quick: bool):
-    n, d, v = QUICK if quick else FULL
+def _inputs(shape: tuple[int, int, int]):
+    n, d, v = shape
     rng = np.random.default_rng(0)
     hidden = rng.standard_normal((n, d)).astype(np.float32)
     weight = (rng.standard_normal((d, v)) / np.sqrt(d)).astype(np.float32)
@@ -26,10 +29,10 @@ def _inputs(quick: bool):
     return hidden, weight, labels
 
 
-def _jax_runner(loss, quick: bool, **kwargs):
+def _jax_runner(loss, shape: tuple[int, int, int], **kwargs):
     import jax.numpy as jnp
 
-    hidden, weight, labels = _inputs(quick)
+    hidden, weight, labels = _inputs(shape)
     y = jnp.asarray(labels)
     return jax_fwd_bwd(lambda h, w: loss(h, w, y, **kwargs), hidden, weight, argnums=(0, 1))
 
@@ -49,23 +52,43 @@ def unfused_jax_loss(hidden, weight, labels, ignore_index: int = -100):
 def fused_jaxloss(quick: bool, chunk_size: int | None = None):
     import jaxloss
 
-    return _jax_runner(jaxloss.fused_linear_cross_entropy, quick, chunk_size=chunk_size)
+    return _jax_runner(jaxloss.fused_linear_cross_entropy, QUICK if quick else FULL, chunk_size=chunk_size)
 
 
 def unfused_jax(quick: bool):
-    return _jax_runner(unfused_jax_loss, quick)
+    return _jax_runner(unfused_jax_loss, QUICK if quick else FULL)
 
 
 def unfused_torch(quick: bool):
     import torch
     import torch.nn.functional as F
 
-    hidden, weight, labels = _inputs(quick)
+    hidden, weight, labels = _inputs(QUICK if quick else FULL)
     y = torch.tensor(labels).long()
     return torch_fwd_bwd(
         lambda h, w: F.cross_entropy(h @ w, y, ignore_index=-100),
         torch.tensor(hidden, requires_grad=True), torch.tensor(weight, requires_grad=True),
     )
+
+
+def _fused_memory(chunk_size: int | None):
+    def make(quick: bool):
+        import jaxloss
+
+        return _jax_runner(jaxloss.fused_linear_cross_entropy, MEM_QUICK if quick else MEM_FULL,
+                           chunk_size=chunk_size)
+
+    return make
+
+
+def unfused_jax_memory(quick: bool):
+    return _jax_runner(unfused_jax_loss, MEM_QUICK if quick else MEM_FULL)
+
+
+def _memory_shape(shape: tuple[int, int, int]) -> str:
+    n, d, v = shape
+    return (f"hidden [{n}, {d}], weight [{d}, {v}] f32, grads w.r.t. both; f32 logits {n * v * 4 / 2**20:g} MiB "
+            "(target: fused temp below 1/8 of that); jaxloss: the default chunk_size")
 
 
 SCENARIOS = [
@@ -77,35 +100,22 @@ SCENARIOS = [
         impls={"jaxloss": fused_jaxloss, "unfused-jax": unfused_jax, "torch": unfused_torch},
         target="<= 1.3x unfused-jax",
     ),
+    Scenario(
+        name="fused_linear_ce_memory",
+        family="fused",
+        shape=_memory_shape(MEM_FULL),
+        quick_shape=_memory_shape(MEM_QUICK),
+        impls={"jaxloss": _fused_memory(None), **{f"chunk-{c}": _fused_memory(c) for c in MEM_CHUNKS},
+               "unfused-jax": unfused_jax_memory},
+        memory=True,
+    ),
 ]
 
-NOTES = """**Temporary memory** of the compiled forward + backward (``jax.jit(jax.value_and_grad(loss,
-argnums=(0, 1))).lower(...).compile().memory_analysis().temp_size_in_bytes``, f32, CPU,
-jax 0.10.2) at N = 8192 tokens, D = 256, V = 32768; the f32 logits alone are 1024 MiB, the
-target is below 1/8 of that (128 MiB). Regenerate with ``python bench/memory_fused.py``.
-
-| implementation | chunk_size | temp MiB | temp / logits |
-|---|---:|---:|---:|
-| fused | 32 | 44.2 | 0.043 |
-| fused | 64 | 48.3 | 0.047 |
-| fused | 128 | 56.3 | 0.055 |
-| fused | 256 (default) | 72.4 | 0.071 |
-| fused | 512 | 104.7 | 0.102 |
-| fused | 1024 | 169.2 | 0.165 |
-| fused | 2048 | 298.2 | 0.291 |
-| unfused jnp (``log_softmax(h @ W)``) | - | 3072.1 | 3.000 |
-
-The floor (~40 MiB) is the float32 ``d weight`` accumulator ([D, V], 32 MiB) plus ``d hidden``;
-each chunk adds about 4 float32 ``[chunk, V]`` buffers. ``reduction="none"`` (recomputing
-backward) has the same curve.
-
-**Chunk size and speed on CPU** (2 cores shared with other jobs, so only ratios are
-meaningful; fwd + bwd w.r.t. hidden and weight at N = 4096, D = 256, V = 32768, best of 5,
-interleaved): chunk 128: 0.74x, 256 (default): 0.76x, 512: 0.74x, 1024: 0.69x the unfused
-jitted JAX time (1.85 s); PyTorch ``F.cross_entropy(h @ W)`` + autograd: 1.85x. Chunks from
-128 up are equally fast within noise; 256 (32 MiB of f32 logits per chunk) is the default,
-picked from the shapes by ``jaxloss.fused.default_chunk_size``. The mean/sum path forms the
-gradients while the forward pass holds each chunk's logits (3 matmuls, like the unfused
-computation); ``reduction="none"`` must recompute the logits in the backward pass (4 matmuls)
-and runs at 0.99x the unfused time.
+NOTES = """``fused_linear_ce_memory``: the temporary memory of the fused step has a floor of about the
+float32 ``d weight`` accumulator ([D, V]) plus ``d hidden``, and the chunk adds about one float32
+``[chunk, V]`` buffer; the unfused step holds about 3 times the full logits. The default chunk
+(``jaxloss.fused.default_chunk_size``) is the largest power of two whose f32 logits chunk stays
+within 32 MiB: on CPU, chunks from 128 up run equally fast within noise. The mean/sum path forms
+the gradients while the forward pass holds each chunk's logits (3 matmuls, like the unfused
+computation); ``reduction="none"`` recomputes the logits in the backward pass (4 matmuls).
 """

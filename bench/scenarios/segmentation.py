@@ -29,7 +29,7 @@ def dice_jaxloss(quick: bool):
 
 def dice_monai(quick: bool):
     import torch
-    from monai.losses import DiceLoss
+    from monai.losses.dice import DiceLoss
 
     logits, labels = _dice_inputs(quick)
     loss = DiceLoss(softmax=True, to_onehot_y=True)
