@@ -1,17 +1,33 @@
 """Test configuration: strict dtype promotion and rank promotion = raise.
 
 Losses must cast and broadcast explicitly; anything implicit fails here.
+
+Tests that start their own interpreters or kernels (notebooks, the demo, the
+8-device subprocess tests) are marked ``separate``: ``.ci/run`` runs the unit
+suite with ``-m "not separate"`` and these as a step of their own; a plain
+``pytest`` runs both.
 """
+
+import fnmatch
 
 import jax
 import numpy as np
 import pytest
 
 # The reference generators need the anchors (torch, MONAI, ...) and are not tests.
-collect_ignore_glob = ["references/gen_*.py", "references/generate.py"]
+# tests/typing/ is checked by pyright, not run.
+collect_ignore_glob = ["references/gen_*.py", "references/generate.py", "typing/*"]
+
+SEPARATE = ("test_notebooks.py", "test_demo.py", "test_distributed_*.py", "test_sharded_inputs.py")
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(fnmatch.fnmatch(item.path.name, pattern) for pattern in SEPARATE):
+            item.add_marker(pytest.mark.separate)
 
 
 @pytest.fixture

@@ -1,17 +1,22 @@
 """The shared invariants, run over every registered loss.
 
 A loss is called the way its spec in ``tests/specs/`` says; each test here
-states one property every loss must have.
+states one property every loss must have. Apart from the eager side of
+``test_jit_equals_eager`` and the error tests, calls go through the compiled
+functions cached in ``specs`` (one per loss, reduction and static arguments,
+shared with the hostile-input and property tests).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax.test_util import check_grads
-from specs import all_specs
+from specs import all_specs, diff_split, differentiable, jit_call, value_and_grad
 
 import jaxloss
 
@@ -27,37 +32,6 @@ def _call(name, args, reduction="mean", **extra):
     spec = SPECS[name]
     fn = jaxloss.get(name)
     return spec.output(fn(*args, **spec.kwargs, reduction=reduction, **extra))
-
-
-def _jitted(name, args, reduction):
-    """``jit`` of the loss over its array arguments; callables (models, critics) stay static."""
-    arrays = [i for i, a in enumerate(args) if hasattr(a, "dtype")]
-
-    def f(*xs):
-        full = list(args)
-        for i, x in zip(arrays, xs):
-            full[i] = x
-        return _call(name, tuple(full), reduction)
-
-    return jax.jit(f)(*[args[i] for i in arrays])
-
-
-def _scalar_loss(name, args, diff):
-    """The mean loss as a function of the differentiated arguments only."""
-
-    def f(*xs):
-        full = list(args)
-        for i, x in zip(diff, xs):
-            full[i] = x
-        return _call(name, tuple(full))
-
-    return f
-
-
-def _grads(name, args):
-    diff = SPECS[name].diff
-    f = _scalar_loss(name, args, diff)
-    return jax.grad(f, argnums=tuple(range(len(diff))))(*[args[i] for i in diff])
 
 
 def _assert_all_finite(tree, what):
@@ -93,7 +67,7 @@ def test_jit_equals_eager(name):
     args = spec.make(np.random.default_rng(1))
     for reduction in spec.reductions:
         eager = _call(name, args, reduction)
-        jitted = _jitted(name, args, reduction)
+        jitted = jit_call(name, args, reduction)  # callables (models, critics) stay static
         _assert_all_finite(eager, f"{name} ({reduction})")
         for e, j in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted)):
             np.testing.assert_allclose(e, j, rtol=2e-5, atol=1e-6, err_msg=f"{name} {reduction}")
@@ -106,8 +80,9 @@ def test_gradients_finite_on_random_and_extreme_inputs(name):
     if spec.extreme is not None:
         cases.append(spec.extreme(np.random.default_rng(3)))
     for args in cases:
-        _assert_all_finite(_call(name, args), f"{name} value")
-        _assert_all_finite(_grads(name, args), f"{name} gradient")
+        value, grads = value_and_grad(name, args)
+        _assert_all_finite(value, f"{name} value")
+        _assert_all_finite(grads, f"{name} gradient")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -116,8 +91,9 @@ def test_check_grads_float64(name, x64):
     if not spec.grad_check:
         pytest.skip("spec opts out of finite-difference checks (piecewise or sampled)")
     args = tuple(a.astype(np.float64) if _is_float(a) else a for a in spec.make(np.random.default_rng(4)))
-    f = _scalar_loss(name, args, spec.diff)
-    check_grads(f, [args[i] for i in spec.diff], order=1, modes=("rev",), atol=1e-4, rtol=1e-4, eps=1e-6)
+    xs, others, statics = diff_split(name, args)
+    f = differentiable(name, statics)
+    check_grads(lambda *xs: f(xs, others), list(xs), order=1, modes=("rev",), atol=1e-4, rtol=1e-4, eps=1e-6)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -129,7 +105,7 @@ def test_half_inputs_computed_in_float32(name, dtype):
     args = spec.make(np.random.default_rng(5))
     half = tuple(jnp.asarray(a, dtype) if _is_float(a) else a for a in args)
     rounded = tuple(jnp.asarray(a, jnp.float32) if _is_float(a) else a for a in half)
-    out, ref = _call(name, half), _call(name, rounded)
+    out, ref = jit_call(name, half), jit_call(name, rounded)
     assert out.dtype == jnp.float32, f"{name}: half inputs must give a float32 loss, got {out.dtype}"
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
 
@@ -141,15 +117,15 @@ def test_weights_and_where(name):
         pytest.skip("spec has its own weights/where semantics, tested in its family file")
     rng = np.random.default_rng(6)
     args = spec.make(rng)
-    none = np.asarray(_call(name, args, "none"), np.float64)
+    none = np.asarray(jit_call(name, args, "none"), np.float64)
     w = rng.uniform(0.5, 2.0, none.shape).astype(np.float32)
     m = rng.uniform(size=none.shape) < 0.6
     m.flat[0] = True
-    tol = {"rtol": 1e-5, "atol": 1e-6}
-    np.testing.assert_allclose(_call(name, args, "mean", weights=w), (w * none).sum() / w.sum(), **tol)
-    np.testing.assert_allclose(_call(name, args, "sum", weights=w), (w * none).sum(), **tol)
-    np.testing.assert_allclose(_call(name, args, "mean", where=m), none[m].mean(), **tol)
-    np.testing.assert_allclose(_call(name, args, "none", where=m), np.where(m, none, 0), **tol)
+    tol: dict[str, Any] = {"rtol": 1e-5, "atol": 1e-6}
+    np.testing.assert_allclose(jit_call(name, args, "mean", weights=w), (w * none).sum() / w.sum(), **tol)
+    np.testing.assert_allclose(jit_call(name, args, "sum", weights=w), (w * none).sum(), **tol)
+    np.testing.assert_allclose(jit_call(name, args, "mean", where=m), none[m].mean(), **tol)
+    np.testing.assert_allclose(jit_call(name, args, "none", where=m), np.where(m, none, 0), **tol)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -158,17 +134,9 @@ def test_all_masked_is_zero_with_zero_gradients(name):
     if not spec.masks:
         pytest.skip("spec has its own where semantics, tested in its family file")
     args = spec.make(np.random.default_rng(7))
-    shape = np.shape(_call(name, args, "none"))
+    shape = np.shape(jit_call(name, args, "none"))
     where = np.zeros(shape, bool)
-    diff = spec.diff
-
-    def f(*xs):
-        full = list(args)
-        for i, x in zip(diff, xs):
-            full[i] = x
-        return _call(name, tuple(full), "mean", where=where)
-
-    value, grads = jax.value_and_grad(f, argnums=tuple(range(len(diff))))(*[args[i] for i in diff])
+    value, grads = value_and_grad(name, args, where=where)
     assert float(value) == 0.0
     for g in jax.tree.leaves(grads):
         np.testing.assert_array_equal(g, 0.0)
@@ -181,8 +149,8 @@ def test_vmap_over_leading_axis_equals_loop(name):
         pytest.skip("spec opts out of vmap")
     batches = [spec.make(np.random.default_rng(s)) for s in (8, 9)]
     stacked = tuple(np.stack(parts) for parts in zip(*batches))
-    out = jax.vmap(lambda *a: _call(name, a))(*stacked)
-    expected = [_call(name, b) for b in batches]
+    out = jax.jit(jax.vmap(lambda *a: _call(name, a)))(*stacked)
+    expected = [jit_call(name, b) for b in batches]
     np.testing.assert_allclose(out, np.stack(expected), rtol=2e-5, atol=1e-6)
 
 

@@ -8,9 +8,11 @@ magnitudes. The outcome must be either a correct result or a ``ValueError`` /
 received: never an internal error, a silent broadcast or a finite wrong value.
 
 Where a perturbation is legitimately accepted (an elementwise loss of a single
-argument takes any shape; identity labels take any integer), the case is listed
-in ``ACCEPTS`` with the reason, and the test then checks that the result is
-right rather than that an error is raised.
+argument takes any shape; identity labels take any integer), the loss's spec
+lists the case in ``Spec.accepts`` with the reason, and the test then checks
+that the result is right rather than that an error is raised. The other
+per-loss exceptions are spec fields too: ``numeric`` (dtype probes that may be
+accepted), ``not_finite``, ``empty_all`` and ``key`` (see ``tests/specs``).
 
 NaN policy (README, "Numerics"): a NaN in any floating input the loss reads
 makes the loss NaN; it is never hidden by a guard, a comparison or a mining
@@ -24,67 +26,15 @@ import inspect
 import warnings
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
-from specs import all_specs
+from specs import all_specs, jit_call, value_and_grad
 
 import jaxloss
 
 SPECS = all_specs()
 NAMES = sorted(jaxloss.available())
-
-_SINGLE = "a single argument of any shape: every shape is valid"
-_SETS = "the two arguments are independent sets (real and generated): their sizes need not match"
-_MODEL = "the input only reaches the loss through the user's model, which accepts any batch"
-_IDS = "labels are identities, not class indices: any integer is a valid label"
-_SIZES = "independent sets of points / items, so their sizes need not match"
-_BINARY_NUM = "binary or relevance labels may be numeric of any dtype (read as numbers)"
-
-# (loss, argument, probe) -> why the perturbed call is valid. The result is then checked:
-# rank/batch probes must stay finite; dtype probes must equal the call with the same values as
-# float32 (or int32); out-of-range probes on identity labels must equal a relabelling.
-ACCEPTS: dict[tuple[str, str, str], str] = {
-    **{(n, "params", p): _SINGLE for n in ("l1_regularization", "l2_regularization", "elastic_net")
-       for p in ("rank_up", "rank_down", "batch_short")},
-    **{(n, a, p): _SETS
-       for n in ("hinge_discriminator_loss", "least_squares_discriminator_loss", "minimax_discriminator_loss",
-                 "relativistic_average_discriminator_loss", "relativistic_average_generator_loss",
-                 "wasserstein_discriminator_loss")
-       for a in ("real_outputs", "generated_outputs") for p in ("rank_up", "rank_down", "batch_short")},
-    **{(n, "generated_outputs", p): _SINGLE
-       for n in ("hinge_generator_loss", "least_squares_generator_loss", "minimax_generator_loss",
-                 "nonsaturating_generator_loss", "wasserstein_generator_loss")
-       for p in ("rank_up", "rank_down", "batch_short")},
-    **{("adversarial_loss", "inputs", p): _MODEL for p in ("rank_up", "rank_down", "batch_short")},
-    **{("r1_penalty", "real", p): _MODEL for p in ("rank_up", "rank_down", "batch_short")},
-    ("ge2e_loss", "embeddings", "batch_short"): "fewer speakers is a valid [speakers, utterances, dim] batch",
-    ("kmeans_loss", "points", "batch_short"): _SIZES,
-    ("kmeans_loss", "centroids", "batch_short"): _SIZES,
-    ("prior_matching_loss", "probs", "batch_short"): "fewer examples is a valid [batch, classes] batch",
-    ("total_variation_loss", "images", "batch_short"): _SINGLE,
-    ("multiple_negatives_ranking_loss", "negatives", "rank_down"): (
-        "[batch, k, dim] minus its batch axis is [m, dim]: negatives shared by every anchor"),
-    **{(n, "labels", p): _IDS for n in ("batch_contrastive_loss", "ntxent", "supervised_contrastive_loss",
-                                         "triplet_loss") for p in ("oob_hi", "oob_neg")},
-}
-# Dtype probes that are accepted when the result equals the float (or int) call: numeric labels,
-# targets and task values may be integers.
-DTYPE_OK_ARGS = {"targets", "labels", "y", "similar", "negative_scores", "x2", "logit_paddings",
-                 "label_paddings", "grad_norms", "task_losses", "initial_losses", "losses",
-                 "log_variances", "weights", "prior", "affinity"}
-
-# (loss, argument, probe) whose value there is not finite in exact arithmetic, with the reason.
-NOT_FINITE: dict[tuple[str, str, str], str] = {
-    ("gradnorm_loss", "task_losses", "zeros"): "r_i = (L_i/L_i0) / mean_j(L_j/L_j0) is 0/0 when every L_i = 0",
-    ("gradnorm_loss", "initial_losses", "zeros"): "L_i / L_i0 divides by the initial losses",
-    ("prior_matching_loss", "probs", "zeros"): "KL(prior || mean prediction) is +inf when a class is never predicted",
-    ("poisson_nll_loss", "inputs", "extreme"): "log_input=True: exp(1e4) is beyond float range (the loss is +inf)",
-}
-# Losses whose positional arrays are all independent batches: the empty probe empties every one.
-EMPTY_EVERY_ARRAY = {"hinge_discriminator_loss", "least_squares_discriminator_loss", "minimax_discriminator_loss",
-                     "wasserstein_discriminator_loss", "relativistic_average_discriminator_loss",
-                     "relativistic_average_generator_loss"}
-
 
 def _params(name: str) -> list[str]:
     sig = inspect.signature(jaxloss.get(name))
@@ -114,9 +64,17 @@ def _value(out) -> np.ndarray:
     return np.asarray(jax.tree.leaves(out)[0], np.float64)
 
 
-def _outcome(name, args, reduction="mean"):
-    """``("ok", value)`` or ``("error", message)``; any other exception propagates (a defect)."""
+def _outcome(name, args, reduction="mean", compiled=False):
+    """``("ok", value)`` or ``("error", message)``; any other exception propagates (a defect).
+
+    ``compiled``: through the cached ``jit`` (for probes that keep the spec's shapes and only
+    change values, which trace-time checks cannot see); otherwise eager.
+    """
     try:
+        if compiled:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return "ok", _value(jit_call(name, args, reduction))
         return "ok", _value(_call(name, args, reduction))
     except (ValueError, TypeError) as e:
         return "error", f"{type(e).__name__}: {e}"
@@ -159,7 +117,7 @@ def test_wrong_shapes_raise_named_errors(name):
         for probe, new in _shape_probes(a).items():
             label = f"{arg}.{probe} {a.shape}->{new.shape}"
             kind, result = _outcome(name, _replace(args, i, new))
-            reason = ACCEPTS.get((name, arg, probe))
+            reason = spec.accepts.get((i, probe))
             if reason is None and kind == "ok":
                 problems.append(f"{label}: accepted silently (value {result})")
             elif reason is None:
@@ -193,7 +151,7 @@ def test_wrong_dtypes_raise_or_match_the_cast_call(name):
             if str(new.dtype) not in result and str(new.shape) not in result:
                 problems.append(f"{label}: error shows neither the received dtype nor shape: {result}")
             continue
-        if arg not in DTYPE_OK_ARGS:
+        if i not in spec.numeric:
             problems.append(f"{label}: accepted {new.dtype} for {arg} (value {result})")
             continue
         expected = _value(_call(name, _replace(args, i, same)))
@@ -214,7 +172,7 @@ def test_nan_in_gives_nan_out(name):
         for bad in (np.nan, np.inf, -np.inf):
             new = a.copy()
             new.flat[0] = bad
-            kind, result = _outcome(name, _replace(args, i, new))
+            kind, result = _outcome(name, _replace(args, i, new), compiled=True)
             label = f"{names[i]}[0] = {bad}"
             if kind == "error":
                 problems.append(f"{label}: raised {result}")
@@ -238,7 +196,7 @@ def test_out_of_range_labels_raise_or_are_identities(name):
             new.flat[0] = value
             label = f"{arg}[0] = {value}"
             kind, result = _outcome(name, _replace(args, i, new))
-            reason = ACCEPTS.get((name, arg, probe))
+            reason = spec.accepts.get((i, probe))
             if reason is None:
                 if kind == "ok":
                     problems.append(f"{label}: accepted (value {result}); out-of-range labels must raise")
@@ -254,16 +212,10 @@ def test_out_of_range_labels_raise_or_are_identities(name):
 
 
 def _finite_value_and_grads(name, args):
-    diff = SPECS[name].diff
-
-    def f(*xs):
-        full = list(args)
-        for i, x in zip(diff, xs):
-            full[i] = x
-        return _call(name, tuple(full))
-
-    value, grads = jax.value_and_grad(f, argnums=tuple(range(len(diff))))(*[args[i] for i in diff])
-    return value, grads
+    """The ``"mean"`` loss and its gradients, through the cached ``jit``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return value_and_grad(name, args)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -282,7 +234,7 @@ def test_zero_and_extreme_inputs_stay_finite(name):
             continue
         extreme = a * np.float32(1e4) if np.any(a < 0) else np.where(a < 0.5, 1e-30, 1.0).astype(a.dtype)
         for probe, new in (("zeros", np.zeros_like(a)), ("extreme", extreme)):
-            if (name, names[i], probe) in NOT_FINITE:
+            if (i, probe) in spec.not_finite:
                 continue
             label = f"{names[i]}.{probe}"
             try:
@@ -310,7 +262,7 @@ def test_empty_batch_gives_zero_or_a_named_error(name):
         pytest.skip("no batched array argument")
     batch = first.shape[0]
     empty = tuple(a[:0] if _is_array(a) and a.ndim and a.dtype != np.uint32
-                  and (a.shape[0] == batch or name in EMPTY_EVERY_ARRAY) else a for a in args)
+                  and (a.shape[0] == batch or spec.empty_all) else a for a in args)
     kind, result = _outcome(name, empty)
     if kind == "error":
         assert name in result and "(0" in result, result
@@ -322,12 +274,13 @@ def test_empty_batch_gives_zero_or_a_named_error(name):
         assert np.all(np.asarray(g) == 0.0)
 
 
-@pytest.mark.parametrize("name", ["sliced_wasserstein", "gradient_penalty"])
+@pytest.mark.parametrize("name", [n for n in NAMES if SPECS[n].key is not None])
 def test_prng_keys_checked(name):
     spec = SPECS[name]
     args = spec.make(np.random.default_rng(0))
-    i = next(i for i, a in enumerate(args) if jax.dtypes.issubdtype(getattr(a, "dtype", None), jax.dtypes.prng_key)
-             or (_is_array(a) and a.dtype == np.uint32))
+    i = spec.key
+    assert i is not None
+    assert jnp.issubdtype(args[i].dtype, jax.dtypes.prng_key) or args[i].dtype == np.uint32, args[i]
     for bad in (np.zeros(3, np.uint32), np.zeros((2, 2), np.uint32), np.float32(0.0)):
         with pytest.raises(TypeError, match=f"{name}: key must be one PRNG key"):
             _call(name, _replace(args, i, bad))

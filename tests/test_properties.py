@@ -1,10 +1,10 @@
 """Property tests (hypothesis) of the laws the registered losses obey.
 
-Each law is stated by a table: ``NONNEGATIVE`` classifies every registered
-loss (a new loss must be added), ``IDENTITY`` / ``SYMMETRIC`` / ``PERMUTED``
-list the losses the law holds for and how to build the call. Generic laws
-(reduction consistency, finite-difference gradients) run over every spec in
-``tests/specs/`` that opts in. Array shapes are those the specs make, so each
+Which law holds for which loss, and how to build the call, is in the loss's
+``Spec`` (``tests/specs/``): ``nonnegative`` classifies every registered loss
+(a new loss must say), ``zero_at`` / ``symmetric`` / ``permuted`` give the
+arguments at which the law is checked. Generic laws (reduction consistency,
+finite-difference gradients) run over every spec that opts in. Array shapes are those the specs make, so each
 jitted call compiles once and hypothesis only changes values.
 """
 
@@ -13,14 +13,13 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from jax.test_util import check_grads
-from specs import all_specs
+from specs import all_specs, diff_split, differentiable, jit_call
 
 import jaxloss
 
@@ -57,25 +56,9 @@ def _make(name: str, seed: int) -> tuple:
     return tuple(args)
 
 
-@functools.cache
-def _compiled(name: str, reduction: str, extra: tuple, statics: tuple):
-    spec, fn = SPECS[name], jaxloss.get(name)
-    kwargs = {**spec.kwargs, **dict(extra)}
-    static = dict(statics)
-
-    def f(arrays, masks):
-        it = iter(arrays)
-        full = [static[i] if i in static else next(it) for i in range(len(arrays) + len(static))]
-        return spec.output(fn(*full, **kwargs, reduction=reduction, **masks))
-
-    return jax.jit(f)
-
-
 def call(name: str, args: tuple, reduction: str = "mean", extra: tuple = (), **masks) -> np.ndarray:
     """The loss under a cached ``jit`` (one compilation per name, reduction, options and shapes)."""
-    statics = tuple((i, a) for i, a in enumerate(args) if callable(a))
-    arrays = tuple(a for a in args if not callable(a))
-    out = _compiled(name, reduction, extra, statics)(arrays, masks)
+    out = jit_call(name, args, reduction, extra, **masks)
     leaves = [np.asarray(leaf, np.float64) for leaf in jax.tree.leaves(out)]
     return leaves[0] if len(leaves) == 1 else np.concatenate([leaf.ravel() for leaf in leaves])
 
@@ -85,29 +68,23 @@ def _scaled(args: tuple, indices, scale: float) -> tuple:
                  for i, a in enumerate(args))
 
 
-# Arguments that may be multiplied by a drawn scale without leaving the loss's domain:
-# the spec's differentiated float arguments, except where they are (log-)probabilities,
-# labels in [0, 1] or log-rates (exp overflows).
-_SCALE_OVERRIDES = {
-    "kl_divergence": (), "js_divergence": (), "prior_matching_loss": (),
-    "sigmoid_binary_cross_entropy": (0,), "sigmoid_focal_loss": (0,),
-    "poisson_nll_loss": (1,),
-}
-
-
-# Sinkhorn at a fixed epsilon = 0.5 needs O(cost / epsilon) iterations: beyond scale ~10 the
-# 1000-iteration solve stops unconverged (ott-jax does too), and the laws hold only at the fixed
-# point; below 5 the tolerance-1e-6 solve is within 1e-4 (relative) of it.
-_MAX_SCALE = {"sinkhorn_divergence": 5.0}
-
-
 def scalable(name: str) -> tuple[int, ...]:
-    return _SCALE_OVERRIDES.get(name, SPECS[name].diff)
+    """Arguments that may be multiplied by a drawn scale without leaving the loss's domain:
+    the spec's differentiated float arguments unless the spec says otherwise
+    ((log-)probabilities, labels in [0, 1] and log-rates are not scaled)."""
+    spec = SPECS[name]
+    return spec.diff if spec.scalable is None else spec.scalable
 
 
 def _scaled_make(name: str, seed: int, scale: float) -> tuple[tuple, float]:
-    scale = min(scale, _MAX_SCALE.get(name, scale))
+    max_scale = SPECS[name].max_scale
+    scale = scale if max_scale is None else min(scale, max_scale)
     return _scaled(_make(name, seed), scalable(name), scale), scale
+
+
+def _tol(name: str, default: float) -> float:
+    """The tolerance of a law check: the spec's own where the loss is an iterative solve."""
+    return SPECS[name].law_tol or default
 
 
 def _reductions(name: str) -> tuple[str, ...]:
@@ -122,62 +99,19 @@ def _unreduced(name: str) -> str:
 
 # --------------------------------------------------------------------------- non-negativity
 
-# True where the loss is >= 0 for every input of its domain; otherwise the reason.
-_NOT_BOUNDED = "linear in the critic outputs, unbounded below"
-NONNEGATIVE: dict[str, bool | str] = {
-    **dict.fromkeys([
-        "absolute_error", "huber_loss", "log_cosh", "quantile_loss", "robust_loss", "smooth_l1_loss",
-        "squared_error", "wing_loss",
-        "ctc_loss", "hinge_loss", "multiclass_hinge_loss", "perceptron_loss", "poly1_cross_entropy",
-        "poly_loss", "sigmoid_binary_cross_entropy", "sigmoid_focal_loss", "softmax_cross_entropy",
-        "softmax_focal_loss", "sparsemax_loss", "squared_hinge_loss", "fused_linear_cross_entropy",
-        "kmeans_loss", "spectral_clustering_loss",
-        "js_divergence", "kl_divergence", "sinkhorn_divergence", "sliced_wasserstein", "wasserstein_1d",
-        "arcface_loss", "batch_contrastive_loss", "center_loss", "contrastive_loss", "cosface_loss",
-        "cosine_embedding_loss", "curricularface_loss", "ge2e_loss", "infonce_loss", "margin_ranking_loss",
-        "multiple_negatives_ranking_loss", "ntxent", "supervised_contrastive_loss", "triplet_loss",
-        "triplet_margin_loss",
-        "elastic_net", "gradnorm_loss", "l1_regularization", "l2_regularization", "prior_matching_loss",
-        "perceptual_loss", "style_loss", "total_variation_loss",
-        "bpr_loss", "listmle_loss", "pairwise_hinge_loss", "pairwise_logistic_loss", "softmax_ranking_loss",
-        "dice_loss", "focal_tversky_loss", "generalized_dice_loss", "jaccard_loss", "lovasz_hinge_loss",
-        "lovasz_softmax_loss", "tversky_loss",
-        "gradient_penalty", "r1_penalty", "hinge_discriminator_loss", "least_squares_discriminator_loss",
-        "least_squares_generator_loss", "minimax_discriminator_loss", "nonsaturating_generator_loss",
-        "relativistic_average_discriminator_loss", "relativistic_average_generator_loss", "trades_loss",
-        # With full=True (the spec) the Stirling term makes it -log of a Poisson likelihood:
-        # its minimum over the rate is t - t log t >= 0 (t <= 1) or log(2 pi t) / 2 > 0 (t > 1).
-        "poisson_nll_loss",
-        # A convex mix of two values of loss_fn (the spec's is a sum of squares).
-        "adversarial_loss",
-    ], True),
-    "mean_bias_error": "the signed residual",
-    "gaussian_nll_loss": "log(variance) / 2 is negative for variance < 1",
-    "mmd_loss": "the unbiased estimator (the default) drops the diagonal and can go below 0",
-    "approx_ndcg_loss": "the negative (approximate) NDCG, in [-1, 0]",
-    "minimax_generator_loss": "log(1 - D(G(z))) <= 0 (the saturating form)",
-    "hinge_generator_loss": _NOT_BOUNDED,
-    "wasserstein_generator_loss": _NOT_BOUNDED,
-    "wasserstein_discriminator_loss": _NOT_BOUNDED,
-    "uncertainty_weighting": "exp(-s) L + s is negative for L < 1/e at s = log L",
-    "weighted_sum": "linear in losses and weights of any sign",
-}
-
-
-# "none" entries that are terms of one divergence, not losses: only the total is >= 0.
-_SIGNED_TERMS = {"prior_matching_loss": "per-class terms pi_c log(pi_c / p_c) of one KL"}
-
-
 def test_nonnegative_table_covers_every_loss():
-    assert sorted(NONNEGATIVE) == NAMES
+    # Every spec says True or why not (``Spec.nonnegative``).
+    unclassified = [n for n in NAMES if SPECS[n].nonnegative is None]
+    assert not unclassified, f"specs without nonnegative=True or a reason: {unclassified}"
+    assert all(SPECS[n].nonnegative is True or isinstance(SPECS[n].nonnegative, str) for n in NAMES)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if NONNEGATIVE[n] is True])
+@pytest.mark.parametrize("name", [n for n in NAMES if SPECS[n].nonnegative is True])
 @SETTINGS
 @given(seed=seeds, scale=log_uniform(1e-3, 1e3))
 def test_nonnegative(name, seed, scale):
     args, scale = _scaled_make(name, seed, scale)
-    signed = name in _SIGNED_TERMS or "none" not in _reductions(name)
+    signed = SPECS[name].signed_terms is not None or "none" not in _reductions(name)
     reduction = _reductions(name)[0] if signed else "none"
     out = call(name, args, reduction)
     assert not np.any(np.isnan(out)), f"{name}: NaN at scale {scale}"
@@ -195,135 +129,43 @@ def test_biased_mmd_is_nonnegative(seed, scale):
 # --------------------------------------------------------------------------- zero at identity
 
 
-def _replace(args: tuple, **new) -> tuple:
-    out = list(args)
-    for k, v in new.items():
-        out[int(k[1:])] = v
-    return tuple(out)
+# Not zero anywhere (no ``zero_at``): the softmax contrastive losses (InfoNCE/NT-Xent/SupCon/
+# ArcFace at finite temperature or scale), Gaussian/Poisson NLL, BPR/logistic/ListMLE, GAN losses
+# with log terms, ApproxNDCG (-1 at a perfect ranking) and the Sinkhorn *distance*.
+IDENTITY = sorted(n for n in NAMES if SPECS[n].zero_at is not None)
 
 
-def _prototypes(labels: np.ndarray, dim: int) -> np.ndarray:
-    """Embeddings equal within a class and >= 14 apart across classes."""
-    return (10.0 * np.eye(dim, dtype=np.float32)[labels]).astype(np.float32)
-
-
-def _onehot_logits(targets: np.ndarray, classes: int, big: float = 50.0) -> np.ndarray:
-    return (big * (2.0 * np.eye(classes, dtype=np.float32)[targets] - 1.0)).astype(np.float32)
-
-
-def _winning(scores: np.ndarray, labels: np.ndarray, gap: float) -> np.ndarray:
-    s = scores.copy()
-    s[np.arange(len(labels)), labels] = s.max(-1) + gap
-    return s
-
-
-def _unit_critic(x):
-    return x[..., 0] * 0.6 + x[..., 1] * 0.8  # gradient norm 1 everywhere
-
-
-def _flat_critic(x):
-    return jnp.zeros(x.shape[:-1], x.dtype)
-
-
-_SAME = lambda a: _replace(a, a1=a[0])  # noqa: E731
-_NO_SMOOTHING = (("label_smoothing", 0.0),)
-
-# name -> (args -> args at which the loss is 0, option overrides). Not listed: losses with no
-# zero (softmax contrastive losses, InfoNCE/NT-Xent/SupCon/ArcFace at finite temperature or
-# scale; Gaussian/Poisson NLL; BPR/logistic/ListMLE; GAN losses with log terms; ApproxNDCG is
-# -1 at a perfect ranking), and the Sinkhorn *distance* (entropic cost) which is not 0 at x = y:
-# only the debiased divergence is.
-IDENTITY = {
-    **dict.fromkeys(["squared_error", "absolute_error", "mean_bias_error", "huber_loss", "smooth_l1_loss",
-                     "log_cosh", "wing_loss", "quantile_loss", "robust_loss"], (_SAME, ())),
-    "kl_divergence": (lambda a: _replace(a, a0=np.log(a[1])), ()),
-    "js_divergence": (_SAME, ()),
-    "wasserstein_1d": (_SAME, ()),
-    "sliced_wasserstein": (_SAME, ()),
-    "sinkhorn_divergence": (lambda a: _replace(a, a1=a[0][:, ::-1]), ()),  # a reordered copy
-    # Biased only: the unbiased estimate at x = y is mean_offdiag(K) - mean(K) < 0.
-    "mmd_loss": (_SAME, (("unbiased", False),)),
-    "hinge_loss": (lambda a: _replace(a, a0=a[1] * (1 + np.abs(a[0]))), ()),
-    "squared_hinge_loss": (lambda a: _replace(a, a0=a[1] * (1 + np.abs(a[0]))), ()),
-    "perceptron_loss": (lambda a: _replace(a, a0=a[1] * (1e-3 + np.abs(a[0]))), ()),
-    "multiclass_hinge_loss": (lambda a: _replace(a, a0=_winning(a[0], a[1], 1.0)), ()),
-    "sparsemax_loss": (lambda a: _replace(a, a0=_winning(a[0], a[1], 1.0)), ()),
-    # Saturated logits: exp(-100) vanishes against 1 in float32.
-    "softmax_cross_entropy": (lambda a: _replace(a, a0=_winning(a[0], a[1], 100.0)), _NO_SMOOTHING),
-    "poly1_cross_entropy": (lambda a: _replace(a, a0=_winning(a[0], a[1], 100.0)), _NO_SMOOTHING),
-    "poly_loss": (lambda a: _replace(a, a0=_winning(a[0], a[1], 100.0)), ()),
-    "softmax_focal_loss": (lambda a: _replace(a, a0=_winning(a[0], a[1], 100.0)), ()),
-    "sigmoid_binary_cross_entropy": (
-        lambda a: _replace(a, a0=100 * (2 * np.round(a[1]) - 1), a1=np.round(a[1])), _NO_SMOOTHING),
-    "sigmoid_focal_loss": (lambda a: _replace(a, a0=100 * (2 * np.round(a[1]) - 1), a1=np.round(a[1])), ()),
-    "contrastive_loss": (lambda a: _replace(a, a1=a[0], a2=np.ones_like(a[2])), ()),
-    "cosine_embedding_loss": (lambda a: _replace(a, a1=a[2][:, None] * a[0]), ()),
-    "triplet_margin_loss": (lambda a: _replace(a, a1=a[0], a2=a[0] + 10), ()),
-    "margin_ranking_loss": (lambda a: _replace(a, a0=a[1] + 1.5 * a[2]), ()),
-    "center_loss": (lambda a: _replace(a, a0=a[1][a[2]]), ()),
-    "kmeans_loss": (lambda a: _replace(a, a0=a[1][np.arange(len(a[0])) % len(a[1])]), ()),
-    "triplet_loss": (lambda a: _replace(a, a0=_prototypes(a[1], a[0].shape[1])), ()),
-    "batch_contrastive_loss": (lambda a: _replace(a, a0=_prototypes(a[1], a[0].shape[1])), ()),
-    **dict.fromkeys(["dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss", "generalized_dice_loss",
-                     "lovasz_softmax_loss"],
-                    (lambda a: _replace(a, a0=_onehot_logits(a[1], a[0].shape[-1])), ())),
-    "lovasz_hinge_loss": (lambda a: _replace(a, a0=(50.0 * (2 * a[1] - 1)).astype(np.float32)), ()),
-    "pairwise_hinge_loss": (lambda a: _replace(a, a0=2 * a[1]), ()),
-    "least_squares_generator_loss": (lambda a: _replace(a, a0=np.ones_like(a[0])), ()),
-    "least_squares_discriminator_loss": (lambda a: _replace(a, a0=np.ones_like(a[0]), a1=np.zeros_like(a[1])), ()),
-    "hinge_discriminator_loss": (lambda a: _replace(a, a0=1 + np.abs(a[0]), a1=-1 - np.abs(a[1])), ()),
-    "gradient_penalty": (lambda a: _replace(a, a0=_unit_critic), ()),
-    "r1_penalty": (lambda a: _replace(a, a0=_flat_critic), ()),
-    **dict.fromkeys(["l1_regularization", "l2_regularization", "elastic_net"],
-                    (lambda a: _replace(a, a0=np.zeros_like(a[0])), ())),
-    "perceptual_loss": (lambda a: _replace(a, a2=a[1]), ()),
-    "style_loss": (lambda a: _replace(a, a2=a[1]), ()),
-    "total_variation_loss": (lambda a: _replace(a, a0=np.broadcast_to(a[0][:, :1, :1], a[0].shape).copy()), ()),
-    "prior_matching_loss": (lambda a: _replace(a, a0=np.tile(a[1], (len(a[0]), 1))), ()),
-    # Equal loss ratios give equal targets mean(G) r^alpha = mean(G): zero when all G are equal.
-    "gradnorm_loss": (lambda a: _replace(a, a0=np.full_like(a[0], a[0].mean()), a1=1.3 * a[2]), ()),
-}
-
-
-@pytest.mark.parametrize("name", sorted(IDENTITY))
+@pytest.mark.parametrize("name", IDENTITY)
 @SETTINGS
 @given(seed=seeds, scale=log_uniform(1e-2, 1e2))
 def test_zero_at_identity(name, seed, scale):
-    build, extra = IDENTITY[name]
+    spec = SPECS[name]
+    assert spec.zero_at is not None
     args, scale = _scaled_make(name, seed, scale)
-    args = build(args)
+    args = spec.zero_at(args)
     args = tuple(a.astype(np.float32) if _is_float(a) and a.dtype == np.float64 else a for a in args)
-    out = call(name, args, _unreduced(name), extra)
-    atol = 1e-4 if name == "sinkhorn_divergence" else 1e-5
+    out = call(name, args, _unreduced(name), tuple(spec.zero_at_kwargs.items()))
+    atol = _tol(name, 1e-5)
     np.testing.assert_allclose(out, 0.0, atol=atol * max(1.0, scale), err_msg=f"{name} at scale {scale}")
 
 
 # --------------------------------------------------------------------------- symmetry
 
-_SWAP = lambda a: _replace(a, a0=a[1], a1=a[0])  # noqa: E731
-
-# name -> (args -> swapped args, sign): loss(swapped) == sign * loss(args).
-SYMMETRIC = {
-    **dict.fromkeys(["squared_error", "absolute_error", "huber_loss", "smooth_l1_loss", "log_cosh", "wing_loss",
-                     "robust_loss", "js_divergence", "wasserstein_1d", "sliced_wasserstein", "sinkhorn_divergence",
-                     "mmd_loss", "contrastive_loss", "cosine_embedding_loss"], (_SWAP, 1.0)),
-    "mean_bias_error": (_SWAP, -1.0),
-    # Pinball loss: swapping p and t is the same as quantile -> 1 - quantile (tested below).
-    "margin_ranking_loss": (lambda a: _replace(a, a0=a[1], a1=a[0], a2=-a[2]), 1.0),
-    "perceptual_loss": (lambda a: _replace(a, a1=a[2], a2=a[1]), 1.0),
-    "style_loss": (lambda a: _replace(a, a1=a[2], a2=a[1]), 1.0),
-}
+# loss(swap(args)) == sign * loss(args); the pinball loss's swap is the complementary quantile (below).
+SYMMETRIC = sorted(n for n in NAMES if SPECS[n].symmetric is not None)
 
 
-@pytest.mark.parametrize("name", sorted(SYMMETRIC))
+@pytest.mark.parametrize("name", SYMMETRIC)
 @SETTINGS
 @given(seed=seeds, scale=log_uniform(1e-2, 1e2))
 def test_symmetric(name, seed, scale):
-    swap, sign = SYMMETRIC[name]
+    symmetric = SPECS[name].symmetric
+    assert symmetric is not None
+    swap, sign = symmetric
     args, scale = _scaled_make(name, seed, scale)
     reduction = _unreduced(name)
     np.testing.assert_allclose(call(name, swap(args), reduction), sign * call(name, args, reduction),
-                               rtol=1e-4 if name == "sinkhorn_divergence" else 2e-5, atol=1e-6 * max(1.0, scale**2), err_msg=f"{name} at scale {scale}")
+                               rtol=_tol(name, 2e-5), atol=1e-6 * max(1.0, scale**2), err_msg=f"{name} at scale {scale}")
 
 
 @SETTINGS
@@ -337,96 +179,19 @@ def test_quantile_swap_is_complementary_quantile(seed, quantile):
 # --------------------------------------------------------------------------- permutation invariance
 
 
-def _rows(*indices, axis=0):
-    """Permutes the given arguments along ``axis`` with one shared permutation."""
-
-    def permute(args, rng):
-        n = args[indices[0]].shape[axis]
-        p = rng.permutation(n)
-        return tuple(np.take(a, p, axis=axis) if i in indices else a for i, a in enumerate(args))
-
-    return permute
+# Batch-level losses are functions of the *set* of examples (and of class names only through labels).
+PERMUTED = sorted(n for n in NAMES if SPECS[n].permuted is not None)
 
 
-def _each(*indices, axis=1):
-    """Permutes each given argument along ``axis`` independently (point clouds, 1-D samples)."""
-
-    def permute(args, rng):
-        return tuple(np.take(a, rng.permutation(a.shape[axis]), axis=axis) if i in indices else a
-                     for i, a in enumerate(args))
-
-    return permute
-
-
-def _relabel(scores_axis_arg: int, labels_arg: int, axis: int):
-    """Renames the classes: permutes the class axis of one argument and maps the labels."""
-
-    def permute(args, rng):
-        c = args[scores_axis_arg].shape[axis]
-        p = rng.permutation(c)
-        out = list(args)
-        out[scores_axis_arg] = np.take(args[scores_axis_arg], p, axis=axis)
-        out[labels_arg] = np.argsort(p)[args[labels_arg]].astype(args[labels_arg].dtype)
-        return tuple(out)
-
-    return permute
-
-
-def _both(*perms):
-    def permute(args, rng):
-        for p in perms:
-            args = p(args, rng)
-        return args
-
-    return permute
-
-
-def _nodes(args, rng):
-    p = rng.permutation(len(args[0]))
-    return args[0][p], args[1][p][:, p]
-
-
-def _speakers(args, rng):
-    e = args[0][rng.permutation(args[0].shape[0])]
-    return (e[:, rng.permutation(e.shape[1])],)
-
-
-def _centers(args, rng):
-    args = _rows(0, 2)(args, rng)
-    return _relabel(1, 2, axis=0)(args, rng)
-
-
-# name -> (args, rng) -> args with the same loss: batch-level losses are
-# functions of the *set* of examples (and of class names only through labels).
-PERMUTED = {
-    **dict.fromkeys(["triplet_loss", "batch_contrastive_loss", "ntxent", "supervised_contrastive_loss"], _rows(0, 1)),
-    "infonce_loss": _rows(0, 1),
-    "multiple_negatives_ranking_loss": _both(_rows(0, 1, 2), _each(2, axis=1)),
-    "ge2e_loss": _speakers,
-    "kmeans_loss": _both(_rows(0), _rows(1)),
-    "center_loss": _centers,
-    "spectral_clustering_loss": _nodes,
-    "prior_matching_loss": _rows(0),
-    **dict.fromkeys(["mmd_loss", "sinkhorn_divergence", "wasserstein_1d"], _each(0, 1, axis=1)),
-    "sliced_wasserstein": _each(0, 1, axis=1),
-    **dict.fromkeys(["softmax_ranking_loss", "pairwise_hinge_loss", "pairwise_logistic_loss", "approx_ndcg_loss"],
-                    _rows(0, 1, axis=1)),
-    "softmax_cross_entropy": _relabel(0, 1, axis=1),
-    "softmax_focal_loss": None,  # per-class alpha in the spec: renaming classes moves alpha
-    "arcface_loss": _relabel(1, 2, axis=1),
-    "cosface_loss": _relabel(1, 2, axis=1),
-    **dict.fromkeys(["weighted_sum", "uncertainty_weighting"], _rows(0, 1)),
-}
-PERMUTED = {k: v for k, v in PERMUTED.items() if v is not None}
-
-
-@pytest.mark.parametrize("name", sorted(PERMUTED))
+@pytest.mark.parametrize("name", PERMUTED)
 @SETTINGS
 @given(seed=seeds, perm_seed=seeds)
 def test_permutation_invariant(name, seed, perm_seed):
+    permute = SPECS[name].permuted
+    assert permute is not None
     args = _make(name, seed)
-    permuted = PERMUTED[name](args, np.random.default_rng(perm_seed))
-    tol = 1e-4 if name == "sinkhorn_divergence" else 1e-5
+    permuted = permute(args, np.random.default_rng(perm_seed))
+    tol = _tol(name, 1e-5)
     # The multiset of unreduced entries (per anchor, pair, node, problem...) is invariant.
     before, after = (np.sort(call(name, a, _unreduced(name)).ravel()) for a in (args, permuted))
     np.testing.assert_allclose(after, before, rtol=tol, atol=tol)
@@ -572,31 +337,14 @@ def test_reductions_are_weighted_sums_of_none(name, seed, data):
 GRAD_CHECKED = [n for n in NAMES if SPECS[n].grad_check]
 
 
-@functools.cache
-def _differentiable(name: str, statics: tuple):
-    """The mean loss of the differentiated arguments ``xs`` given the others, jitted once
-    (``check_grads`` then reuses the compiled JVP/VJP across examples)."""
-    spec, fn = SPECS[name], jaxloss.get(name)
-    static = dict(statics)
-
-    def f(xs, others):
-        diff, rest = dict(zip(spec.diff, xs)), iter(others)
-        n = len(xs) + len(others) + len(static)
-        full = [static[i] if i in static else diff[i] if i in diff else next(rest) for i in range(n)]
-        return spec.output(fn(*full, **spec.kwargs))
-
-    return jax.jit(f)
-
-
 @pytest.mark.parametrize("name", GRAD_CHECKED)
 @settings(SETTINGS, max_examples=3)
 @given(seed=seeds, scale=log_uniform(0.1, 10.0))
 def test_check_grads_at_random_points(name, seed, scale, x64):
-    diff = SPECS[name].diff
     args, scale = _scaled_make(name, seed, scale)
     args = tuple(a.astype(np.float64) if _is_float(a) else a for a in args)
-    statics = tuple((i, a) for i, a in enumerate(args) if callable(a))
-    others = tuple(a for i, a in enumerate(args) if i not in diff and not callable(a))
-    f = _differentiable(name, statics)
-    check_grads(lambda *xs: f(xs, others), [args[i] for i in diff], order=1, modes=("rev",),
+    xs, others, statics = diff_split(name, args)
+    # jitted once: check_grads then reuses the compiled JVP/VJP across examples.
+    f = differentiable(name, statics)
+    check_grads(lambda *xs: f(xs, others), list(xs), order=1, modes=("rev",),
                 atol=1e-4, rtol=1e-4, eps=1e-6)

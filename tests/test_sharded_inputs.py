@@ -8,16 +8,12 @@ divisible by the mesh size is sharded over ``"d"``, the others (per-class weight
 model params, PRNG keys, scalars) are replicated. The mesh takes the largest of
 8/4/2 devices dividing the leading dimension of the first array argument.
 
-Specs whose first array argument has an odd leading dimension run with every input
-replicated on the 8-device mesh (they still check that a replicated multi-device
-placement gives the single-device result): ``approx_ndcg_loss``, ``ctc_loss``,
-``ge2e_loss``, ``gradnorm_loss``, ``listmle_loss``, ``pairwise_hinge_loss``,
-``pairwise_logistic_loss``, ``prior_matching_loss``, ``softmax_ranking_loss``,
-``spectral_clustering_loss``, ``uncertainty_weighting``, ``wasserstein_1d``,
-``weighted_sum``.
+Specs with ``shard=False`` (their first array argument has an odd leading
+dimension) run with every input replicated on the 8-device mesh (they still
+check that a replicated multi-device placement gives the single-device result).
 
-A second part runs the pytree losses (regression family, parameter regularisers)
-on pytrees whose leaves are sharded differently (with matching sharded
+A second part runs the losses whose spec says ``pytree=True`` (regression
+family, parameter regularisers) on pytrees whose leaves are sharded differently (with matching sharded
 ``weights``/``where`` pytrees; the mask handling is the shared ``reduce``, so
 it is not repeated for every loss) and checks the ``"none"`` output keeps the input
 tree (and the data sharding of its sharded leaf).
@@ -32,29 +28,14 @@ import textwrap
 
 import pytest
 from multidevice import run_on_eight_devices
+from specs import all_specs
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 
-# name -> reason; the main run skips these and ``test_known_defects_still_fail``
-# asserts each one still fails (remove an entry once the loss is fixed).
-KNOWN_DEFECTS: dict[str, str] = {}
-
-TREE_LOSSES = (
-    "absolute_error",
-    "gaussian_nll_loss",
-    "huber_loss",
-    "log_cosh",
-    "mean_bias_error",
-    "poisson_nll_loss",
-    "quantile_loss",
-    "robust_loss",
-    "smooth_l1_loss",
-    "squared_error",
-    "wing_loss",
-    "l1_regularization",
-    "l2_regularization",
-    "elastic_net",
-)
+SPECS = all_specs()
+# name -> reason (``Spec.sharding_defect``); the main run skips these and
+# ``test_known_defects_still_fail`` asserts each one still fails (clear it once the loss is fixed).
+KNOWN_DEFECTS: dict[str, str] = {n: s.sharding_defect for n, s in SPECS.items() if s.sharding_defect}
 
 BODY = """
 import sys
@@ -70,12 +51,14 @@ TOL = dict(rtol=2e-5, atol=1e-6)
 failures = {}
 
 
-def placement(args):
+def placement(spec, args):
     arrays = [i for i, a in enumerate(args) if hasattr(a, "dtype")]
     first = next((args[i].shape[0] for i in arrays if args[i].ndim > 0), 1)
     k = next((k for k in (8, 4, 2) if first % k == 0), None)
-    if k is None:
+    if not spec.shard:
+        assert k is None, f"shard=False, but the leading dimension {first} is even: shard it"
         return arrays, {i: NamedSharding(mesh, P()) for i in arrays}
+    assert k is not None, f"odd leading dimension {first}: the spec needs shard=False"
     sub = jax.sharding.Mesh(np.array(jax.devices()[:k]), ("d",))
     return arrays, {i: sharding(sub, args[i].shape) for i in arrays}
 
@@ -124,7 +107,7 @@ def compare(name, ref, got):
 def check(name):
     spec = SPECS[name]
     args = spec.make(np.random.default_rng(0))
-    arrays, shardings = placement(args)
+    arrays, shardings = placement(spec, args)
     inputs = [args[i] for i in arrays]
     placed = [jax.device_put(args[i], shardings[i]) for i in arrays]
     f = program(name, args, arrays)
@@ -176,7 +159,7 @@ def check_tree(name):
 
 for name in ONLY or sorted(set(jaxloss.available()) - set(SKIP)):
     for checker, label in ((check, name), (check_tree, f"{name} (pytree)")):
-        if checker is check_tree and name not in TREE_LOSSES:
+        if checker is check_tree and not SPECS[name].pytree:
             continue
         try:
             checker(name)
@@ -191,10 +174,7 @@ print("OK")
 
 
 def _script(only: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> str:
-    header = (
-        f"TESTS_DIR = {TESTS_DIR!r}\nONLY = {only!r}\nSKIP = {skip!r}\n"
-        f"TREE_LOSSES = {TREE_LOSSES!r}\n"
-    )
+    header = f"TESTS_DIR = {TESTS_DIR!r}\nONLY = {only!r}\nSKIP = {skip!r}\n"
     return header + textwrap.dedent(BODY)
 
 

@@ -10,5 +10,7 @@ SPECS = {
         diff=(0, 1),
         extreme=args(normal(6, 4, scale=1e3), normal(4, 5), integers(6, high=5)),
         bad=args(normal(6, 4), normal(5, 5), integers(6, high=5)),
+        nonnegative=True,
+        numeric=(2,),
     ),
 }

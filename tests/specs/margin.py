@@ -3,6 +3,7 @@
 import numpy as np
 
 from . import Spec, args, integers, normal
+from .laws import replace, winning
 
 N, C = 4, 3
 
@@ -39,18 +40,27 @@ def _ctc_bad(rng):
     return logits, logit_paddings[:, :-1], labels, label_paddings
 
 
-def _binary_spec():
-    return Spec(make=_binary, extreme=_binary_extreme, bad=_binary_bad)
+def _binary_spec(floor):
+    # Zero once every margin y * s is at least 1 (hinge) or positive (perceptron).
+    return Spec(make=_binary, extreme=_binary_extreme, bad=_binary_bad, nonnegative=True, numeric=(1,),
+                zero_at=lambda a: replace(a, a0=a[1] * (floor + np.abs(a[0]))))
+
+
+def _winning(a):
+    return replace(a, a0=winning(a[0], a[1], 1.0))
 
 
 SPECS = {
     # The seeded inputs lie far (>> eps = 1e-6) from the kinks y*s = 1 / y*s = 0 and from
     # ties in the max, so finite differences stay on one linear piece: check_grads runs.
-    "hinge_loss": _binary_spec(),
-    "squared_hinge_loss": _binary_spec(),
-    "perceptron_loss": _binary_spec(),
+    "hinge_loss": _binary_spec(1.0),
+    "squared_hinge_loss": _binary_spec(1.0),
+    "perceptron_loss": _binary_spec(1e-3),
     "multiclass_hinge_loss": Spec(make=_int, extreme=_int_extreme, bad=_int_bad,
-                                  kwargs={"margin": 0.7, "p": 2, "class_weights": (0.5, 1.0, 2.0)}),
-    "sparsemax_loss": Spec(make=_int, extreme=_int_extreme, bad=_int_bad),
-    "ctc_loss": Spec(make=_ctc(1.0), extreme=_ctc(1e3), bad=_ctc_bad, kwargs={"blank_id": 0}),
+                                  kwargs={"margin": 0.7, "p": 2, "class_weights": (0.5, 1.0, 2.0)},
+                                  nonnegative=True, zero_at=_winning, numeric=(1,)),
+    "sparsemax_loss": Spec(make=_int, extreme=_int_extreme, bad=_int_bad, nonnegative=True, zero_at=_winning,
+                           numeric=(1,)),
+    "ctc_loss": Spec(make=_ctc(1.0), extreme=_ctc(1e3), bad=_ctc_bad, kwargs={"blank_id": 0}, nonnegative=True,
+                     numeric=(1, 2, 3), shard=False),
 }

@@ -94,7 +94,7 @@ def _cross_entropy(c: Scores, label_smoothing: Any, class_weights: Any) -> _Cros
           aliases=("cross_entropy",))
 def softmax_cross_entropy(
     logits: ArrayLike, labels: ArrayLike, *, axis: int = -1,
-    label_smoothing: float | ArrayLike = 0.0, class_weights: ArrayLike | None = None,
+    label_smoothing: float | ArrayLike = 0.0, class_weights: ArrayLike | Sequence[float] | None = None,
     ignore_index: int | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
@@ -253,7 +253,7 @@ def poly1_cross_entropy(
 @register(_FAMILY, reference="torch.nn.functional.binary_cross_entropy_with_logits",
           aliases=("bce_with_logits",))
 def sigmoid_binary_cross_entropy(
-    logits: ArrayLike, labels: ArrayLike, *, pos_weight: ArrayLike | None = None,
+    logits: ArrayLike, labels: ArrayLike, *, pos_weight: ArrayLike | Sequence[float] | None = None,
     label_smoothing: float | ArrayLike = 0.0,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:

@@ -6,6 +6,8 @@ space, finite for any logits and any ``gamma >= 0``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
 
@@ -167,7 +169,7 @@ _softmax_focal.defvjp(_softmax_focal_fwd, _softmax_focal_bwd)
 
 @register(_FAMILY, reference="Lin et al. 2017 multiclass focal loss", aliases=("softmax_focal",))
 def softmax_focal_loss(
-    logits: ArrayLike, labels: ArrayLike, *, alpha: float | ArrayLike | None = None,
+    logits: ArrayLike, labels: ArrayLike, *, alpha: float | ArrayLike | Sequence[float] | None = None,
     gamma: float | ArrayLike = 2.0, axis: int = -1, ignore_index: int | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:

@@ -9,6 +9,7 @@ axis.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import jax
@@ -103,7 +104,7 @@ def squared_hinge_loss(
           aliases=("multi_margin_loss",))
 def multiclass_hinge_loss(
     scores: ArrayLike, labels: ArrayLike, *, margin: float | ArrayLike = 1.0, p: Literal[1, 2] = 1,
-    class_weights: ArrayLike | None = None,
+    class_weights: ArrayLike | Sequence[float] | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Multiclass hinge loss with PyTorch ``multi_margin_loss`` semantics.
