@@ -1,6 +1,6 @@
 """``where`` masks for the cross-device (``axis_name``) losses on 8 emulated CPU devices.
 
-Complements ``test_distributed_pairs.py``/``test_distributed_softmax.py`` (which cover
+Complements ``test_embedding_pairs_distributed.py``/``test_embedding_softmax_distributed.py`` (which cover
 values, gradients, ``"none"`` and ``weights``): here ``where`` (with and without
 ``weights``) masks every row of one device's shard, so that device contributes
 nothing to the ``psum``-ed numerator and denominator. The global ``"mean"``/``"sum"``,
