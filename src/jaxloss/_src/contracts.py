@@ -111,30 +111,23 @@ def shape_is(
         )
 
 
-def floating(**arrays: Any) -> None:
-    """``arrays`` have a floating dtype (``TypeError`` otherwise)."""
+def _of_kind(kind: Any, expected: str, arrays: dict[str, Any]) -> None:
     for k, v in arrays.items():
         if v is None:
             continue
         dt = _dtype(v)
-        if not jnp.issubdtype(dt, jnp.floating):
-            raise TypeError(
-                f"{function_name()}: {k} must have a floating dtype, got {dt} "
-                f"with shape {_shape(v)}"
-            )
+        if not jnp.issubdtype(dt, kind):
+            raise TypeError(f"{function_name()}: {k} must have {expected}, got {dt} with shape {_shape(v)}")
+
+
+def floating(**arrays: Any) -> None:
+    """``arrays`` have a floating dtype (``TypeError`` otherwise)."""
+    _of_kind(jnp.floating, "a floating dtype", arrays)
 
 
 def integer(**arrays: Any) -> None:
     """``arrays`` have an integer dtype (``TypeError`` otherwise)."""
-    for k, v in arrays.items():
-        if v is None:
-            continue
-        dt = _dtype(v)
-        if not jnp.issubdtype(dt, jnp.integer):
-            raise TypeError(
-                f"{function_name()}: {k} must have an integer dtype (class indices), got {dt} "
-                f"with shape {_shape(v)}"
-            )
+    _of_kind(jnp.integer, "an integer dtype (class indices)", arrays)
 
 
 def axis_index(axis: int, ndim: int, what: str) -> int:
