@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from specs import all_specs, jit_call, value_and_grad
+from specs import all_specs, jit_call, resolve, value_and_grad
 
 import jaxloss
 
@@ -45,7 +45,7 @@ def _call(name, args, reduction="mean"):
     spec = SPECS[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return spec.output(jaxloss.get(name)(*args, **spec.kwargs, reduction=reduction))
+        return spec.output(jaxloss.get(name)(*args, **spec.kwargs, reduction=resolve(name, reduction)))
 
 
 def _is_array(a) -> bool:

@@ -22,6 +22,19 @@ def test_weighted_sum_pytree_and_none():
         jaxloss.weighted_sum({"a": jnp.ones(2), "b": jnp.ones(2)}, {"a": 1.0, "b": 1.0})
 
 
+@pytest.mark.parametrize("name, args", [
+    ("weighted_sum", (jnp.array([1.0, 2.0]), jnp.array([1.0, 1.0]))),
+    ("uncertainty_weighting", (jnp.array([1.0, 2.0]), jnp.zeros(2))),
+    ("gradnorm_loss", (jnp.array([1.0, 3.0]), jnp.ones(2), jnp.ones(2))),
+])
+def test_task_level_sums_reject_mean(name, args):
+    # Wave 1 returned the sum for "mean": a silent surprise for anyone expecting an average.
+    fn = jaxloss.get(name)
+    assert float(fn(*args, reduction="sum")) == float(fn(*args))
+    with pytest.raises(ValueError, match=f"{name}: reduction='mean' is not supported: the loss is a sum over tasks"):
+        fn(*args, reduction="mean")
+
+
 def test_uncertainty_weighting_optimum_is_log_loss():
     losses = jnp.array([0.5, 2.0, 8.0])
     s_star = jnp.log(losses)

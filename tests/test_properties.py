@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from jax.test_util import check_grads
-from specs import all_specs, diff_split, differentiable, jit_call
+from specs import all_reductions, all_specs, diff_split, differentiable, jit_call
 
 import jaxloss
 
@@ -292,24 +292,6 @@ def test_quantile_is_pinball(seed, quantile):
 MASKED = [n for n in NAMES if SPECS[n].masks and {"mean", "sum", "none"} <= set(SPECS[n].reductions)]
 
 
-@functools.cache
-def _all_reductions(name: str, statics: tuple):
-    """One compiled function returning every reduction of one call, with and without weights/where."""
-    spec, fn = SPECS[name], jaxloss.get(name)
-    static = dict(statics)
-
-    def f(arrays, w, m):
-        it = iter(arrays)
-        full = [static[i] if i in static else next(it) for i in range(len(arrays) + len(static))]
-
-        def run(reduction, **masks):
-            return spec.output(fn(*full, **spec.kwargs, reduction=reduction, **masks))
-
-        return {"none": run("none"), "mean": run("mean", weights=w, where=m), "sum": run("sum", weights=w, where=m)}
-
-    return jax.jit(f)
-
-
 @pytest.mark.parametrize("name", MASKED)
 @settings(SETTINGS, max_examples=10)
 @given(seed=seeds, data=st.data())
@@ -321,9 +303,7 @@ def test_reductions_are_weighted_sums_of_none(name, seed, data):
     weight = st.one_of(st.just(0.0), st.just(1.0), st.floats(2.0**-10, 4.0, width=32))
     w = data.draw(hnp.arrays(np.float32, shape, elements=weight), label="weights")
     m = data.draw(hnp.arrays(np.bool_, shape), label="where")
-    statics = tuple((i, a) for i, a in enumerate(args) if callable(a))
-    arrays = tuple(a for a in args if not callable(a))
-    out = {k: np.asarray(v, np.float64) for k, v in _all_reductions(name, statics)(arrays, w, m).items()}
+    out = {k: np.asarray(v, np.float64) for k, v in all_reductions(name, args, w, m).items()}
     n, wm = out["none"], w.astype(np.float64) * m
     # mean = sum(w m l) / sum(w m) (0 when nothing is weighted in), sum = sum(w m l).
     expected = {"mean": 0.0 if wm.sum() == 0 else (wm * n).sum() / wm.sum(), "sum": (wm * n).sum()}

@@ -34,17 +34,9 @@ FOREIGN_OK = {
     ("mmd_loss", "y"): "two samples x, y (ott-jax, POT): points, not labels",
     ("sinkhorn_divergence", "y"): "two samples x, y (ott-jax, POT): points, not labels",
     ("sliced_wasserstein", "y"): "two samples x, y (POT): points, not labels",
-}
-# Wave-1 names not renamed yet (each needs @renamed and its error messages moved): strict xfail,
-# so the test fails as soon as one is renamed and the entry must go.
-PENDING_RENAME = {
-    "adversarial_loss": "inputs -> predictions",
-    "trades_loss": "inputs -> predictions",
-    "poisson_nll_loss": "inputs -> predictions",
-    "cosine_embedding_loss": "y -> labels",
-    "margin_ranking_loss": "y -> labels",
-    "fused_linear_cross_entropy": "weight (the [D, V] head) -> a name from the table",
-    "gradient_penalty": "target -> targets",
+    ("adversarial_loss", "inputs"): "the model's inputs that the attack perturbs, not predictions",
+    ("trades_loss", "inputs"): "the model's inputs that the attack perturbs, not predictions",
+    ("fused_linear_cross_entropy", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger FLCE)",
 }
 # A paper's own epsilon (DESIGN.md: only where nothing else in that family uses it); numerical
 # floors are ``eps``.
@@ -56,9 +48,9 @@ EPSILON_OK = {
 }
 # Losses whose reduction defaults to "sum" (documented behaviour, kept): loss -> why.
 SUM_DEFAULT = {
-    "weighted_sum": "a sum of task losses, not an average",
-    "uncertainty_weighting": "a sum of task losses, not an average",
-    "gradnorm_loss": "the paper's L_grad sums over tasks",
+    "weighted_sum": "a sum of task losses, not an average (\"mean\" raises)",
+    "uncertainty_weighting": "a sum of task losses, not an average (\"mean\" raises)",
+    "gradnorm_loss": "the paper's L_grad sums over tasks (\"mean\" raises)",
     "l1_regularization": "a regulariser sums over the parameters (optax)",
     "l2_regularization": "a regulariser sums over the parameters (optax)",
     "elastic_net": "a regulariser sums over the parameters (optax)",
@@ -129,11 +121,7 @@ def _problems(name: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=f"pending rename: {PENDING_RENAME[n]}"))
-    if n in PENDING_RENAME else n
-    for n in NAMES
-])
+@pytest.mark.parametrize("name", NAMES)
 def test_signature_follows_the_names_table(name):
     problems = _problems(name)
     assert not problems, f"{name}{inspect.signature(jaxloss.get(name))}:\n  " + "\n  ".join(problems)

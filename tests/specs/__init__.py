@@ -175,10 +175,18 @@ def _merge(static: dict[int, Any], parts: dict[int, Any], rest) -> list:
     return [static[i] if i in static else parts[i] if i in parts else next(it) for i in range(n)]
 
 
+def resolve(name: str, reduction: str = "mean") -> str:
+    """``"mean"`` becomes the loss's first (default) reduction where it has no ``"mean"`` (the
+    task-level sums, ``weighted_sum``, ... reject it); any other value is passed through."""
+    reductions = all_specs()[name].reductions
+    return reductions[0] if reduction == "mean" and "mean" not in reductions else reduction
+
+
 @functools.cache
 def compiled(name: str, reduction: str = "mean", extra: tuple = (), statics: tuple = ()):
     """``f(arrays, masks)``: the loss (``spec.output`` of it) under ``jit``."""
     spec, fn = all_specs()[name], jaxloss.get(name)
+    reduction = resolve(name, reduction)
     kwargs, static = {**spec.kwargs, **dict(extra)}, dict(statics)
 
     def f(arrays, masks):
@@ -191,6 +199,30 @@ def jit_call(name: str, args: tuple, reduction: str = "mean", extra: tuple = (),
     """``spec.output(loss(*args, **spec.kwargs, **extra, reduction=..., **masks))``, compiled once."""
     arrays, statics = split(args)
     return compiled(name, reduction, extra, statics)(arrays, masks)
+
+
+@functools.cache
+def _all_reductions(name: str, statics: tuple):
+    spec, fn = all_specs()[name], jaxloss.get(name)
+    static = dict(statics)
+
+    def f(arrays, w, m):
+        full = _merge(static, {}, arrays)
+
+        def run(reduction, **masks):
+            return spec.output(fn(*full, **spec.kwargs, reduction=reduction, **masks))
+
+        return {"none": run("none"), "none_where": run("none", where=m),
+                "mean": run("mean", weights=w, where=m), "sum": run("sum", weights=w, where=m)}
+
+    return jax.jit(f)
+
+
+def all_reductions(name: str, args: tuple, w, m) -> dict[str, Any]:
+    """Every reduction of one call, compiled once per loss: ``"none"`` (unmasked),
+    ``"none_where"`` (``where=m``), and ``"mean"``/``"sum"`` with ``weights=w, where=m``."""
+    arrays, statics = split(args)
+    return _all_reductions(name, statics)(arrays, w, m)
 
 
 @functools.cache
@@ -217,12 +249,12 @@ def diff_split(name: str, args: tuple) -> tuple[tuple, tuple, tuple]:
 @functools.cache
 def _value_and_grad(name: str, statics: tuple):
     spec, fn = all_specs()[name], jaxloss.get(name)
-    static = dict(statics)
+    static, reduction = dict(statics), resolve(name)
 
     def f(xs, others, masks):
         def mean(*xs):
             full = _merge(static, dict(zip(spec.diff, xs)), others)
-            return spec.output(fn(*full, **spec.kwargs, reduction="mean", **masks))
+            return spec.output(fn(*full, **spec.kwargs, reduction=reduction, **masks))
 
         return jax.value_and_grad(mean, argnums=tuple(range(len(xs))))(*xs)
 

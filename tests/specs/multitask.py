@@ -25,10 +25,10 @@ def _regularizer(**kwargs):
 SPECS = {
     "weighted_sum": Spec(make=_tasks, bad=args(normal(3), normal(2)), diff=(0, 1), masks=False,
                          nonnegative="linear in losses and weights of any sign", permuted=rows(0, 1), numeric=(0, 1),
-                         shard=False),
+                         shard=False, reductions=("sum", "none")),
     "uncertainty_weighting": Spec(make=_tasks, bad=args(normal(3), normal(2)), diff=(0, 1), masks=False,
                                   nonnegative="exp(-s) L + s is negative for L < 1/e at s = log L",
-                                  permuted=rows(0, 1), numeric=(0, 1), shard=False),
+                                  permuted=rows(0, 1), numeric=(0, 1), shard=False, reductions=("sum", "none")),
     # The target mean(G) r^alpha is a constant by design (stop_gradient), which
     # finite differences cannot see.
     "gradnorm_loss": Spec(
@@ -40,7 +40,7 @@ SPECS = {
         numeric=(0, 1, 2),
         not_finite={(1, "zeros"): "r_i = (L_i/L_i0) / mean_j(L_j/L_j0) is 0/0 when every L_i = 0",
                     (2, "zeros"): "L_i / L_i0 divides by the initial losses"},
-        shard=False,
+        shard=False, reductions=("sum", "none"),
     ),
     # `mask` (optax-style, per parameter) replaces `where`; tested in test_multitask.py.
     "l1_regularization": _regularizer(),

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from .._src import contracts
+from .._src.deprecation import renamed
 from .._src.numerics import param, rows, safe_norm, upcast
 from .._src.reduce import reduce
 from .._src.registry import register
@@ -24,9 +25,10 @@ def _per_sample_gradients(critic_fn: Callable[[jax.Array], jax.Array], x: jax.Ar
 
 
 @register(_FAMILY, reference="Gulrajani et al. 2017, arXiv:1704.00028; TF-GAN wasserstein_gradient_penalty")
+@renamed(target="target_norm")
 def gradient_penalty(
     critic_fn: Callable[[jax.Array], jax.Array], real: ArrayLike, fake: ArrayLike, key: ArrayLike, *,
-    target: float | ArrayLike = 1.0,
+    target_norm: float | ArrayLike = 1.0,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""WGAN-GP gradient penalty at random interpolates of real and fake samples.
@@ -43,7 +45,8 @@ def gradient_penalty(
       real: real samples ``[batch, ...]``.
       fake: generated samples, same shape (gradients flow to them too).
       key: PRNG key for the interpolation coefficients.
-      target: ``t``, the target norm (1 for WGAN-GP).
+      target_norm: ``t``, the target norm (1 for WGAN-GP; the keyword ``target=``
+        is deprecated).
       weights: optional per-sample weights ``[batch]``.
       where: optional per-sample mask ``[batch]``.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (per sample).
@@ -71,7 +74,7 @@ def gradient_penalty(
     interpolates = mix * xr + (1 - mix) * xf
     grads = rows(_per_sample_gradients(critic_fn, interpolates))
     norms = safe_norm(grads, axis=-1)
-    loss = jnp.square(norms - param(target, norms.dtype))
+    loss = jnp.square(norms - param(target_norm, norms.dtype))
     return reduce(loss, reduction, weights=weights, where=where)
 
 

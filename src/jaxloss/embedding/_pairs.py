@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from .._src import contracts
+from .._src.deprecation import renamed
 from .._src.distributed import global_reduce
 from .._src.elementwise import elementwise
 from .._src.embeddings import embedding_tuples, labelled_batch, pick
@@ -111,8 +112,9 @@ def contrastive_loss(
 
 
 @register(_FAMILY, reference="torch.nn.functional.margin_ranking_loss")
+@renamed(y="labels")
 def margin_ranking_loss(
-    x1: ArrayLike, x2: ArrayLike, y: ArrayLike, *, margin: ArrayLike = 0.0,
+    x1: ArrayLike, x2: ArrayLike, labels: ArrayLike, *, margin: ArrayLike = 0.0,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Margin ranking loss, PyTorch semantics.
@@ -122,7 +124,8 @@ def margin_ranking_loss(
     Args:
       x1: scores of any shape.
       x2: same shape as ``x1``.
-      y: same shape; +1 when ``x1`` should rank higher, -1 when ``x2`` should.
+      labels: ``y``, same shape; +1 when ``x1`` should rank higher, -1 when ``x2``
+        should (PyTorch's ``target``; the keyword ``y=`` is deprecated).
       margin: float or traced array.
       weights: optional weights broadcastable to the elementwise loss.
       where: optional boolean mask; masked entries contribute nothing.
@@ -140,14 +143,15 @@ def margin_ranking_loss(
       PyTorch ``torch.nn.functional.margin_ranking_loss``.
     """
     return elementwise(
-        lambda a, b, t, margin: jax.nn.relu(margin - t * (a - b)), x1, x2, y,
-        weights=weights, where=where, reduction=reduction, names=("x1", "x2", "y"), margin=margin,
+        lambda a, b, t, margin: jax.nn.relu(margin - t * (a - b)), x1, x2, labels,
+        weights=weights, where=where, reduction=reduction, names=("x1", "x2", "labels"), margin=margin,
     )
 
 
 @register(_FAMILY, reference="torch.nn.functional.cosine_embedding_loss")
+@renamed(y="labels")
 def cosine_embedding_loss(
-    x1: ArrayLike, x2: ArrayLike, y: ArrayLike, *, margin: ArrayLike = 0.0,
+    x1: ArrayLike, x2: ArrayLike, labels: ArrayLike, *, margin: ArrayLike = 0.0,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Cosine embedding loss, PyTorch semantics.
@@ -158,12 +162,13 @@ def cosine_embedding_loss(
 
     with PyTorch's :math:`\cos = x_1 \cdot x_2 / \sqrt{(\lVert x_1\rVert^2 +
     10^{-12})(\lVert x_2\rVert^2 + 10^{-12})}` (zero vectors: cosine 0, finite
-    gradients). Other values of ``y`` give 0, as in PyTorch.
+    gradients). Other values of ``labels`` give 0, as in PyTorch.
 
     Args:
       x1: ``[..., dim]`` floating embeddings.
       x2: same shape as ``x1``.
-      y: ``[...]`` targets in ``{1, -1}``.
+      labels: ``y``, ``[...]`` targets in ``{1, -1}`` (PyTorch's ``target``; the
+        keyword ``y=`` is deprecated).
       margin: float or traced array.
       weights: optional weights broadcastable to ``[...]``.
       where: optional boolean mask of shape ``[...]``.
@@ -181,7 +186,7 @@ def cosine_embedding_loss(
     References:
       PyTorch ``torch.nn.functional.cosine_embedding_loss``.
     """
-    (a, b), target = embedding_tuples({"x1": x1, "x2": x2}, y, "y")
+    (a, b), target = embedding_tuples({"x1": x1, "x2": x2}, labels, "labels")
     y = jnp.asarray(target)
     eps = jnp.asarray(1e-12, a.dtype)
     denominator = jnp.sqrt((jnp.sum(jnp.square(a), axis=-1) + eps) * (jnp.sum(jnp.square(b), axis=-1) + eps))

@@ -45,8 +45,13 @@ def _stack(tree: ArrayTree, what: str) -> jax.Array:
 
 
 def _task_terms(losses: ArrayTree, terms: jax.Array, reduction: Reduction) -> ArrayTree:
-    """``"none"``: the per-task terms in the structure of ``losses``; else their sum."""
+    """``"none"``: the per-task terms in the structure of ``losses``; ``"sum"``: their sum."""
     check_reduction(reduction)
+    if reduction == "mean":
+        raise ValueError(
+            f"{function_name()}: reduction='mean' is not supported: the loss is a sum over tasks; "
+            "use 'sum' (the default) or 'none', and divide by the number of tasks yourself for an average"
+        )
     if reduction == "none":
         leaves = jax.tree.leaves(losses)
         if len(leaves) == 1 and jnp.ndim(leaves[0]) == 1:
@@ -64,8 +69,8 @@ def weighted_sum(losses: ArrayTree, weights: ArrayTree, *, reduction: Reduction 
     Args:
       losses: pytree of scalar task losses, or an array ``[tasks]``.
       weights: matching pytree of scalars, or an array ``[tasks]``.
-      reduction: ``"sum"`` (default; ``"mean"`` is the same total) or
-        ``"none"`` (the weighted terms, in the structure of ``losses``).
+      reduction: ``"sum"`` (default) or ``"none"`` (the weighted terms, in the structure of ``losses``). ``"mean"``
+        raises ``ValueError``: the loss is a sum over tasks (wave 1 returned the sum).
 
     Returns:
       A scalar, or the per-task terms for ``"none"``.
@@ -96,8 +101,8 @@ def uncertainty_weighting(
     Args:
       losses: pytree of scalar task losses, or an array ``[tasks]``.
       log_variances: matching pytree of scalars ``s_i``, or an array ``[tasks]``.
-      reduction: ``"sum"`` (default; ``"mean"`` is the same total) or
-        ``"none"`` (the per-task terms).
+      reduction: ``"sum"`` (default) or ``"none"`` (the per-task terms). ``"mean"``
+        raises ``ValueError``: the loss is a sum over tasks (wave 1 returned the sum).
 
     Returns:
       A scalar, or the per-task terms for ``"none"``.
@@ -238,8 +243,8 @@ def gradnorm_loss(
       task_losses: current task losses ``L_i``.
       initial_losses: the losses at the first step ``L_i(0)``.
       alpha: restoring-force strength (1.5 in the paper).
-      reduction: ``"sum"`` (default; ``"mean"`` is the same total) or
-        ``"none"`` (per task).
+      reduction: ``"sum"`` (default) or ``"none"`` (per task). ``"mean"``
+        raises ``ValueError``: the loss is a sum over tasks (wave 1 returned the sum).
 
     Returns:
       A scalar, or per-task terms for ``"none"``.

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._src import contracts
 from .._src.contracts import function_name
+from .._src.deprecation import renamed
 from .._src.elementwise import elementwise
 from .._src.numerics import mul0
 from .._src.registry import register
@@ -101,8 +102,9 @@ def gaussian_nll_loss(
 
 
 @register(_FAMILY, reference="torch.nn.functional.poisson_nll_loss", aliases=("poisson_nll",))
+@renamed(inputs="predictions")
 def poisson_nll_loss(
-    inputs: ArrayTree, targets: ArrayTree, *, log_input: bool = True, full: bool = False,
+    predictions: ArrayTree, targets: ArrayTree, *, log_input: bool = True, full: bool = False,
     eps: float | ArrayLike = 1e-8,
     weights: ArrayTree | None = None, where: ArrayTree | None = None, reduction: Reduction = "mean",
 ) -> ArrayTree:
@@ -114,9 +116,10 @@ def poisson_nll_loss(
        \; [+\, t\log t - t + \tfrac12\log(2\pi t) \text{ for } t > 1 \text{ if full}]
 
     Args:
-      inputs: predicted log-rates (``log_input=True``) or rates, any shape.
+      predictions: predicted log-rates (``log_input=True``) or rates, any shape
+        (PyTorch's ``input``; the keyword ``inputs=`` is deprecated).
       targets: observed counts, same shape.
-      log_input: whether ``inputs`` are log-rates.
+      log_input: whether ``predictions`` are log-rates.
       full: add the Stirling approximation of ``log(t!)``.
       eps: added to the rate inside the log when ``log_input=False``.
       weights: optional weights broadcastable to the elementwise loss.
@@ -149,6 +152,6 @@ def poisson_nll_loss(
         return loss
 
     return elementwise(
-        formula, inputs, targets, eps=eps,
-        weights=weights, where=where, reduction=reduction, names=("inputs", "targets"),
+        formula, predictions, targets, eps=eps,
+        weights=weights, where=where, reduction=reduction, names=("predictions", "targets"),
     )
