@@ -675,7 +675,7 @@ CASES: tuple[Case, ...] = (
     Case(
         key="arcface_cos_pm1",
         title="ArcFace at cos = +1 and cos = -1",
-        inputs="embeddings [[1, 0], [-1, 0]], class_weights eye(2), labels [0, 0] (parallel / antiparallel to the class), scale 64, margin 0.5",
+        inputs="embeddings [[1, 0], [-1, 0]], centers eye(2), labels [0, 0] (parallel / antiparallel to the class), scale 64, margin 0.5",
         wrt="embeddings",
         truth="finite, gradient finite (sin theta = 0 is smooth in theta)",
         call="arcface_loss(emb, w, labels, scale=64, margin=0.5)",

@@ -18,7 +18,7 @@ from .._src import contracts
 from .._src.contracts import calling, function_name
 from .._src.distributed import gather_batch
 from .._src.embeddings import pick
-from .._src.numerics import l2_normalize, safe_sqrt, upcast
+from .._src.numerics import abs0, is_traced, l2_normalize, safe_norm, safe_root, safe_sqrt, upcast
 from .._src.types import ArrayLike
 
 __all__: list[str] = [
@@ -26,14 +26,23 @@ __all__: list[str] = [
     "batch_hard_triplets",
     "gather_batch",
     "hard_pairs",
+    "multi_similarity_pairs",
     "negative_mask",
+    "pair_margin_pairs",
     "pairwise_distances",
     "positive_mask",
     "semi_hard_negatives",
+    "triplet_margin_mask",
 ]
 
+# The metrics every distance-based loss takes.
 Metric = Literal["euclidean", "squared_euclidean", "cosine", "dot"]
 METRICS: tuple[Metric, ...] = get_args(Metric)
+# ... and the p-norms of wave 2 (``pairwise_distances`` and the losses that take ``p=``).
+DistanceMetric = Literal["euclidean", "squared_euclidean", "cosine", "dot", "lp", "manhattan"]
+DISTANCE_METRICS: tuple[DistanceMetric, ...] = get_args(DistanceMetric)
+TripletType = Literal["all", "hard", "semihard", "easy"]
+TRIPLET_TYPES: tuple[TripletType, ...] = get_args(TripletType)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -81,17 +90,40 @@ def _check_labels(distances: ArrayLike, labels: ArrayLike) -> None:
 # --------------------------------------------------------------------------- distances
 
 
-def distance_matrix(x: jax.Array, y: jax.Array, metric: str, self_index: ArrayLike | None = None) -> jax.Array:
+def _lp_norm(x: jax.Array, p: float, axis: int = -1, keepdims: bool = False) -> jax.Array:
+    """``||x||_p`` over ``axis`` (static ``p >= 1``) with a zero gradient at ``x = 0``."""
+    if p == 2:
+        return safe_norm(x, axis=axis, keepdims=keepdims)
+    if p == 1:
+        return jnp.sum(abs0(x), axis=axis, keepdims=keepdims)
+    if p == float("inf"):
+        return jnp.max(abs0(x), axis=axis, keepdims=keepdims)
+    return safe_root(jnp.sum(abs0(x) ** p, axis=axis, keepdims=keepdims), p)
+
+
+def normalize_rows(x: jax.Array, p: float = 2.0) -> jax.Array:
+    """``x / max(||x||_p, 1e-12)`` per row (torch ``F.normalize(x, p)``, what PML's distances do)."""
+    if p == 2:
+        return l2_normalize(x)
+    return x / jnp.maximum(_lp_norm(x, p, keepdims=True), jnp.asarray(1e-12, x.dtype))
+
+
+def distance_matrix(
+    x: jax.Array, y: jax.Array, metric: str, self_index: ArrayLike | None = None, *, p: float = 2.0
+) -> jax.Array:
     """``[n, m]`` distances between the rows of ``x`` and ``y`` (no checks).
 
     ``self_index`` (``[n]``) gives the column of each row's own embedding; that
     entry is set to exactly 0 for the euclidean metrics (the expansion below
-    leaves a rounding residue there).
+    leaves a rounding residue there). ``p`` is the degree of ``"lp"``.
     """
     if metric == "dot":
         return -jnp.matmul(x, y.T, precision="highest")
     if metric == "cosine":
         return 1.0 - jnp.matmul(l2_normalize(x), l2_normalize(y).T, precision="highest")
+    if metric == "manhattan" or (metric == "lp" and p != 2):
+        # [n, m, dim] differences, as torch.cdist for p != 2.
+        return _lp_norm(x[:, None, :] - y[None, :, :], 1.0 if metric == "manhattan" else p)
     xx = jnp.sum(jnp.square(x), axis=1)
     yy = jnp.sum(jnp.square(y), axis=1)
     sq = xx[:, None] + yy[None, :] - 2.0 * jnp.matmul(x, y.T, precision="highest")
@@ -105,26 +137,96 @@ def distance_matrix(x: jax.Array, y: jax.Array, metric: str, self_index: ArrayLi
     return safe_sqrt(sq)
 
 
+def raise_power(d: jax.Array, power: ArrayLike) -> jax.Array:
+    """``d ** power`` with a zero gradient at ``d = 0``; an integer Python ``power`` also
+    takes negative ``d`` (the ``"dot"`` metric)."""
+    if not is_traced(power) and float(np.asarray(power)).is_integer():
+        k = int(np.asarray(power))
+        return d if k == 1 else d**k
+    positive = d > 0
+    base = jnp.where(positive, d, jnp.ones((), d.dtype))
+    return jnp.where(positive, base ** jnp.asarray(power, d.dtype), jnp.zeros((), d.dtype))
+
+
+def check_p(p: float, power: ArrayLike = 1.0) -> None:
+    """``p >= 1`` (a static number: the norm degree) and a concrete ``power > 0``."""
+    if is_traced(p) or not isinstance(p, (int, float)) or not p >= 1:
+        raise ValueError(f"{function_name()}: p must be a Python number >= 1 (the norm degree), got {p!r}")
+    if not is_traced(power) and not float(np.asarray(power)) > 0:
+        raise ValueError(f"{function_name()}: power must be > 0, got {power!r}")
+
+
+def metric_matrix(
+    x: jax.Array, y: jax.Array, metric: str | Callable[[jax.Array, jax.Array], jax.Array],
+    self_index: ArrayLike | None = None, *, p: float = 2.0, power: ArrayLike = 1.0,
+    normalize_embeddings: bool = False,
+) -> jax.Array:
+    """:func:`distance_matrix` after the optional row normalisation (by the ``p``-norm for
+    ``"lp"``/``"manhattan"``, as PML's ``LpDistance``; L2 otherwise), raised to ``power``.
+    A callable ``metric`` is called as ``metric(x, y)`` on the (normalised) rows."""
+    q = 1.0 if metric == "manhattan" else p if metric == "lp" else 2.0
+    if normalize_embeddings:
+        x, y = normalize_rows(x, q), normalize_rows(y, q)
+    if callable(metric):
+        d = jnp.asarray(metric(x, y))
+        if d.shape != (x.shape[0], y.shape[0]):
+            raise ValueError(
+                f"{function_name()}: metric returned shape {d.shape}; a callable metric must "
+                f"return the [{x.shape[0]}, {y.shape[0]}] distance matrix of its two arguments"
+            )
+    else:
+        d = distance_matrix(x, y, metric, self_index, p=q)
+    return raise_power(d, power)
+
+
 @_episodes(2)
-def pairwise_distances(x: ArrayLike, y: ArrayLike | None = None, *, metric: Metric = "euclidean") -> jax.Array:
+def pairwise_distances(
+    x: ArrayLike, y: ArrayLike | None = None, *, metric: DistanceMetric = "euclidean", p: float = 2.0,
+    power: ArrayLike = 1.0, normalize_embeddings: bool = False,
+) -> jax.Array:
     r"""Distances between the rows of ``x`` and ``y`` (``y = x`` when omitted).
 
     .. math::
        \text{euclidean: } \lVert x_i - y_j \rVert_2, \quad
        \text{squared\_euclidean: } \lVert x_i - y_j \rVert_2^2, \quad
        \text{cosine: } 1 - \frac{x_i \cdot y_j}{\lVert x_i\rVert \lVert y_j\rVert}, \quad
-       \text{dot: } -x_i \cdot y_j
+       \text{dot: } -x_i \cdot y_j, \quad
+       \text{lp: } \lVert x_i - y_j \rVert_p, \quad
+       \text{manhattan: } \lVert x_i - y_j \rVert_1
 
-    The euclidean metrics use :math:`\lVert x\rVert^2 + \lVert y\rVert^2 - 2 x\cdot y`
-    (clamped at 0; the diagonal is exactly 0 when ``y`` is omitted) and a safe
-    square root, so the gradient at zero distance is 0 (finite). Cosine treats a
-    zero vector as having cosine 0 with everything (finite gradient).
+    then raised to ``power``. The euclidean metrics (and ``"lp"`` with ``p=2``)
+    use :math:`\lVert x\rVert^2 + \lVert y\rVert^2 - 2 x\cdot y` (clamped at
+    0; the diagonal is exactly 0 when ``y`` is omitted) and a safe square root,
+    so the gradient at zero distance is 0 (finite); the other p-norms work on
+    the ``[n, m, dim]`` differences (as ``torch.cdist``) with the same zero
+    gradient at 0. Cosine treats a zero vector as having cosine 0 with
+    everything (finite gradient).
+
+    pytorch-metric-learning: ``LpDistance(p=p, power=power,
+    normalize_embeddings=ne)`` is ``pairwise_distances(metric="lp", p=p,
+    power=power, normalize_embeddings=ne)``; its ``CosineSimilarity()`` is
+    ``1 - pairwise_distances(metric="cosine")``, and
+    ``DotProductSimilarity(normalize_embeddings=ne)`` is
+    ``-pairwise_distances(metric="dot", normalize_embeddings=ne)``. PML applies
+    ``power`` to the similarity, jaxloss to the distance: the two agree for even
+    powers of ``"dot"`` only.
 
     Args:
       x: ``[n, dim]`` floating embeddings, or ``[episodes, n, dim]``.
       y: optional ``[m, dim]`` (``[episodes, m, dim]``) embeddings.
-      metric: ``"euclidean"`` (default), ``"squared_euclidean"``, ``"cosine"``
-        or ``"dot"``. All are distances: smaller means closer.
+      metric: ``"euclidean"`` (default), ``"squared_euclidean"``, ``"cosine"``,
+        ``"dot"``, ``"lp"`` (the ``p``-norm) or ``"manhattan"`` (``"lp"`` with
+        ``p=1``; sentence-transformers ``SiameseDistanceMetric.MANHATTAN``). All
+        are distances: smaller means closer.
+      p: the norm degree of ``"lp"``, a static Python number ``>= 1``
+        (``float("inf")`` for the maximum norm); ignored by the other metrics.
+      power: the exponent applied to the distance (PML ``power``; float or
+        traced array, ``> 0``). A non-integer or traced ``power`` treats
+        distances ``<= 0`` as 0, so use an integer power with ``"dot"``.
+      normalize_embeddings: divide every row by its norm first, with torch
+        ``F.normalize``'s floor ``1e-12`` (PML's default, ``True`` for parity).
+        The norm is the ``p``-norm for ``"lp"``/``"manhattan"`` (as PML's
+        ``LpDistance``) and the L2 norm otherwise.
 
     Returns:
       ``[n, m]`` (``[episodes, n, m]``) distances in the compute dtype.
@@ -134,8 +236,12 @@ def pairwise_distances(x: ArrayLike, y: ArrayLike | None = None, *, metric: Metr
       >>> pairwise_distances(jnp.array([[0.0, 0.0], [3.0, 4.0]]))
       Array([[0., 5.],
              [5., 0.]], dtype=float32)
+      >>> pairwise_distances(jnp.array([[0.0, 0.0], [3.0, 4.0]]), metric="manhattan", power=2)
+      Array([[ 0., 49.],
+             [49.,  0.]], dtype=float32)
     """
-    contracts.choice(metric, METRICS, "metric")
+    contracts.choice(metric, DISTANCE_METRICS, "metric")
+    check_p(p, power)
     contracts.floating(x=x, y=y)
     contracts.rank(x, 2, "x", "[n, dim] (or [episodes, n, dim])")
     if y is not None:
@@ -146,9 +252,10 @@ def pairwise_distances(x: ArrayLike, y: ArrayLike | None = None, *, metric: Metr
                 f"{tuple(np.shape(y))}; the embedding dimension (last axis) must match"
             )
     a, b = upcast(x, y)
+    kw = {"p": p, "power": power, "normalize_embeddings": normalize_embeddings}
     if b is None:
-        return distance_matrix(a, a, metric, jnp.arange(a.shape[0]))
-    return distance_matrix(a, b, metric)
+        return metric_matrix(a, a, metric, jnp.arange(a.shape[0]), **kw)
+    return metric_matrix(a, b, metric, **kw)
 
 
 # --------------------------------------------------------------------------- label masks
@@ -372,3 +479,150 @@ def hard_pairs(distances: ArrayLike, labels: ArrayLike) -> tuple[jax.Array, jax.
     p, q, valid = hardest(jnp.asarray(distances), pos, neg)
     columns = jnp.arange(n, dtype=jnp.int32)[None, :]
     return (columns == p[:, None]) & valid[:, None], (columns == q[:, None]) & valid[:, None]
+
+
+def _pair_label_masks(distances: ArrayLike, labels: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
+    _check_labels(distances, labels)
+    labels = jnp.asarray(labels)
+    pos, neg = label_masks(labels, labels, jnp.arange(labels.shape[0]))
+    (d,) = upcast(jax.lax.stop_gradient(jnp.asarray(distances)))
+    return d, pos, neg
+
+
+@_episodes(2)
+def multi_similarity_pairs(
+    similarities: ArrayLike, labels: ArrayLike, *, epsilon: ArrayLike = 0.1
+) -> tuple[jax.Array, jax.Array]:
+    r"""Multi-similarity pair mining (Wang et al. 2019), PML ``MultiSimilarityMiner``.
+
+    With :math:`s` the similarities (larger is closer), a negative pair
+    :math:`(a, n)` is kept when it is closer than the anchor's least similar
+    positive minus a slack, and a positive pair :math:`(a, p)` when it is less
+    similar than the anchor's most similar negative plus the slack:
+
+    .. math::
+       s_{an} + \epsilon > \min_{p'} s_{ap'}, \qquad s_{ap} - \epsilon < \max_{n'} s_{an'}
+
+    An anchor without positives keeps no negative pair, and one without
+    negatives keeps no positive pair (PML's sentinels). PML's miner takes
+    embeddings and its default ``CosineSimilarity``; pass
+    ``1 - pairwise_distances(e, metric="cosine")`` for the same pairs.
+
+    Args:
+      similarities: ``[batch, batch]`` (or ``[episodes, batch, batch]``)
+        similarities, larger is closer.
+      labels: ``[batch]`` (``[episodes, batch]``) integer labels.
+      epsilon: :math:`\epsilon`; float or traced array.
+
+    Returns:
+      ``(pos_mask, neg_mask)``: boolean ``[batch, batch]`` masks of the kept
+      positive and negative pairs (the ``pos_mask=``/``neg_mask=`` of the pair
+      losses, e.g. :func:`jaxloss.multi_similarity_loss`). No gradient flows
+      through them.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> s = jnp.array([[1.0, 0.5, 0.7], [0.5, 1.0, 0.2], [0.7, 0.2, 1.0]])
+      >>> pos, neg = multi_similarity_pairs(s, jnp.array([0, 0, 1]))
+      >>> pos.astype(int)[0], neg.astype(int)[0]
+      (Array([0, 1, 0], dtype=int32), Array([0, 0, 1], dtype=int32))
+
+    References:
+      X. Wang et al., "Multi-Similarity Loss with General Pair Weighting for
+      Deep Metric Learning", CVPR 2019, https://arxiv.org/abs/1904.06627;
+      pytorch-metric-learning ``MultiSimilarityMiner``.
+    """
+    s, pos, neg = _pair_label_masks(similarities, labels)
+    eps = jnp.asarray(jax.lax.stop_gradient(epsilon), s.dtype)
+    least_positive = jnp.min(jnp.where(pos, s, jnp.inf), axis=1, keepdims=True)
+    most_negative = jnp.max(jnp.where(neg, s, -jnp.inf), axis=1, keepdims=True)
+    return pos & (s - eps < most_negative), neg & (s + eps > least_positive)
+
+
+@_episodes(2)
+def pair_margin_pairs(
+    distances: ArrayLike, labels: ArrayLike, *, pos_margin: ArrayLike = 0.2, neg_margin: ArrayLike = 0.8
+) -> tuple[jax.Array, jax.Array]:
+    r"""Pairs that violate a margin, PML ``PairMarginMiner``.
+
+    Positive pairs farther than ``pos_margin`` and negative pairs nearer than
+    ``neg_margin``: :math:`d_{ap} > m_+`, :math:`d_{an} < m_-`.
+
+    Args:
+      distances: ``[batch, batch]`` (or ``[episodes, batch, batch]``) distances
+        (smaller is closer). PML's default is ``LpDistance()``:
+        ``pairwise_distances(e, normalize_embeddings=True)``.
+      labels: ``[batch]`` (``[episodes, batch]``) integer labels.
+      pos_margin: :math:`m_+`; float or traced array.
+      neg_margin: :math:`m_-`; float or traced array.
+
+    Returns:
+      ``(pos_mask, neg_mask)``: boolean ``[batch, batch]`` masks of the mined
+      positive and negative pairs (no gradient flows through them).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> x = jnp.array([[0.0], [1.0], [0.5]])
+      >>> pos, neg = pair_margin_pairs(pairwise_distances(x), jnp.array([0, 0, 1]))
+      >>> int(pos.sum()), int(neg.sum())
+      (2, 4)
+
+    References:
+      pytorch-metric-learning ``PairMarginMiner``.
+    """
+    d, pos, neg = _pair_label_masks(distances, labels)
+    return (pos & (d > jnp.asarray(jax.lax.stop_gradient(pos_margin), d.dtype)),
+            neg & (d < jnp.asarray(jax.lax.stop_gradient(neg_margin), d.dtype)))
+
+
+@_episodes(2)
+def triplet_margin_mask(
+    distances: ArrayLike, labels: ArrayLike, *, margin: ArrayLike = 0.2, type_of_triplets: TripletType = "all"
+) -> jax.Array:
+    r"""Triplets selected by their margin, PML ``TripletMarginMiner`` as a ``[B, B, B]`` mask.
+
+    With :math:`\Delta = d_{an} - d_{ap}` for every valid triplet (as
+    :func:`batch_all_triplet_mask`):
+
+    - ``"all"``: :math:`\Delta \le m` (PML's ``"all"`` still filters by the margin);
+    - ``"hard"``: :math:`\Delta \le 0`;
+    - ``"semihard"``: :math:`0 < \Delta \le m`;
+    - ``"easy"``: :math:`\Delta > m`.
+
+    This materialises ``batch**3`` booleans (fine for a batch of a few hundred);
+    the losses mine blockwise instead.
+
+    Args:
+      distances: ``[batch, batch]`` (or ``[episodes, batch, batch]``) distances
+        (smaller is closer).
+      labels: ``[batch]`` (``[episodes, batch]``) integer labels.
+      margin: :math:`m`; float or traced array.
+      type_of_triplets: ``"all"`` (default), ``"hard"``, ``"semihard"`` or ``"easy"``.
+
+    Returns:
+      A boolean ``[batch, batch, batch]`` mask indexed ``[anchor, positive,
+      negative]`` (with the episode axis first).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> x = jnp.array([[0.0], [1.0], [0.5]])
+      >>> mask = triplet_margin_mask(pairwise_distances(x), jnp.array([0, 0, 1]), type_of_triplets="hard")
+      >>> [tuple(int(i) for i in t) for t in jnp.argwhere(mask)]
+      [(0, 1, 2), (1, 0, 2)]
+
+    References:
+      pytorch-metric-learning ``TripletMarginMiner``.
+    """
+    contracts.choice(type_of_triplets, TRIPLET_TYPES, "type_of_triplets")
+    d, pos, neg = _pair_label_masks(distances, labels)
+    m = jnp.asarray(jax.lax.stop_gradient(margin), d.dtype)
+    delta = d[:, None, :] - d[:, :, None]  # [a, p, n] = d_an - d_ap
+    if type_of_triplets == "easy":
+        keep = delta > m
+    elif type_of_triplets == "hard":
+        keep = (delta <= m) & (delta <= 0)
+    elif type_of_triplets == "semihard":
+        keep = (delta <= m) & (delta > 0)
+    else:
+        keep = delta <= m
+    return keep & pos[:, :, None] & neg[:, None, :]
