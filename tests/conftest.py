@@ -18,7 +18,7 @@ import pytest
 # tests/typing/ is checked by pyright, not run.
 collect_ignore_glob = ["references/gen_*.py", "references/generate.py", "typing/*"]
 
-SEPARATE = ("test_notebooks.py", "test_demo.py", "test_embedding_*_distributed.py", "test_sharded_inputs.py")
+SEPARATE = ("test_notebooks.py", "test_demo.py", "test_*_distributed.py", "test_sharded_inputs.py")
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")

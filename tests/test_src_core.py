@@ -110,6 +110,53 @@ def test_checked_raises_under_jit_for_out_of_range_labels():
         safe_loss(jnp.eye(3)[:2], jnp.array([0, 4]), reduction="sum")
 
 
+CE = jaxloss.checked(jaxloss.softmax_cross_entropy)
+FIX = r"labels has entries outside \[0, 4\); to skip padding entries, pass ignore_index= \(PyTorch pads with ignore_index=-100\)"
+
+
+def _in_a_shard_map(x, y):
+    mesh = jax.make_mesh((len(jax.devices()),), ("batch",))
+    spec = jax.sharding.PartitionSpec("batch")
+    step = jax.shard_map(lambda x, y: jax.lax.pmean(CE(x, y), "batch"), mesh=mesh, in_specs=(spec, spec),
+                         out_specs=jax.sharding.PartitionSpec())
+    sharded = jax.sharding.NamedSharding(mesh, spec)
+    return jax.jit(step)(jax.device_put(x, sharded), jax.device_put(y, sharded))
+
+
+# The three ways a checked loss is called: eagerly, jitted, and inside a user's own traced step.
+CHECKED_FORMS = {
+    "eager": CE,
+    "jit": jax.jit(CE),
+    "train_step": jax.jit(lambda x, y: jax.value_and_grad(lambda x: CE(x, y))(x)[0]),
+    "vmap": jax.jit(lambda x, y: jax.vmap(CE)(x[None], y[None])[0]),
+    "shard_map": _in_a_shard_map,
+}
+
+
+@pytest.mark.parametrize("form", sorted(CHECKED_FORMS))
+def test_checked_raises_with_the_fix_in_every_calling_form(form):
+    n = 2 * len(jax.devices())
+    x = jnp.zeros((n, 4))
+    good = jnp.arange(n) % 4
+    bad = good.at[1].set(-100)
+    np.testing.assert_allclose(CHECKED_FORMS[form](x, good), np.log(4.0), rtol=1e-6)
+    with pytest.raises(Exception, match=FIX) as info:
+        jax.block_until_ready(CHECKED_FORMS[form](x, bad))
+    assert "Cannot abstractly evaluate" not in str(info.value)
+    # Unchecked: NaN under jit, never a finite wrong loss.
+    assert np.isnan(jax.jit(jaxloss.softmax_cross_entropy)(x, bad))
+
+
+def test_concrete_label_errors_say_how_to_ignore_padding():
+    with pytest.raises(ValueError, match=r"found 1 entries outside, e\.g\. \[-100\]; to skip padding entries, pass "
+                                         r"ignore_index= \(PyTorch pads with ignore_index=-100\)"):
+        jaxloss.softmax_cross_entropy(jnp.zeros((2, 3)), jnp.array([0, -100]))
+    with pytest.raises(ValueError, match=r"e\.g\. \[7\]; to skip padding entries, pass their value as ignore_index=$"):
+        jaxloss.softmax_cross_entropy(jnp.zeros((2, 3)), jnp.array([0, 7]))
+    with pytest.raises(ValueError, match=r"and not ignore_index=-1; found 1 entries outside, e\.g\. \[7\]$"):
+        jaxloss.softmax_cross_entropy(jnp.zeros((2, 3)), jnp.array([-1, 7]), ignore_index=-1)
+
+
 def test_contract_messages_name_function_arguments_and_shapes():
     with pytest.raises(ValueError, match=r"huber_loss: predictions has shape \(3,\), targets has shape \(4,\)"):
         jaxloss.huber_loss(jnp.ones(3), jnp.ones(4))

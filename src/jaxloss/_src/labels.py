@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -15,17 +16,36 @@ from jax.experimental import checkify
 from .contracts import function_name
 from .numerics import is_traced
 
-_CHECKING: contextvars.ContextVar[bool] = contextvars.ContextVar("jaxloss_checking", default=False)
+CheckMode = Literal["checkify", "callback"]
+_CHECKING: contextvars.ContextVar[CheckMode | None] = contextvars.ContextVar("jaxloss_checking", default=None)
+# PyTorch's default ignore_index: the padding value users most often pass by accident.
+_TORCH_PAD = -100
 
 
 @contextlib.contextmanager
-def checking() -> Iterator[None]:
-    """Within this context, value checks are emitted as ``checkify.check``."""
-    token = _CHECKING.set(True)
+def checking(mode: CheckMode = "checkify") -> Iterator[None]:
+    """Within this context, traced value checks are emitted as ``checkify.check``
+    (``"checkify"``), or as a host callback that raises at run time (``"callback"``:
+    inside a user's own ``jit``/``vmap``/``shard_map``, where checkify cannot raise)."""
+    token = _CHECKING.set(mode)
     try:
         yield
     finally:
         _CHECKING.reset(token)
+
+
+def _raise_if(bad: Any, *, message: str) -> None:
+    if np.any(bad):
+        raise ValueError(message)
+
+
+def _fix(ignore_index: int | None, found: np.ndarray | None = None) -> str:
+    """The sentence that says how to skip padding labels."""
+    if ignore_index is not None:
+        return ""
+    if found is not None and not np.any(found == _TORCH_PAD):
+        return "; to skip padding entries, pass their value as ignore_index="
+    return f"; to skip padding entries, pass ignore_index= (PyTorch pads with ignore_index={_TORCH_PAD})"
 
 
 def class_labels(
@@ -56,14 +76,19 @@ def class_labels(
             source = "".join(f"; {k} has shape {tuple(np.shape(v))}" for k, v in (like or {}).items())
             raise ValueError(
                 f"{function_name()}: {what} must lie in [0, {num_classes}){hint}; "
-                f"found {found.size} entries outside, e.g. {found[:5].tolist()}{source}"
+                f"found {found.size} entries outside, e.g. {found[:5].tolist()}{source}{_fix(ignore_index, found)}"
             )
-    elif _CHECKING.get():
-        checkify.check(
-            ~jnp.any(bad),
-            f"{function_name()}: {what} has entries outside [0, {num_classes}) "
-            "that are not ignore_index",
-        )
+    elif (mode := _CHECKING.get()) is not None:
+        ignored = "" if ignore_index is None else f" that are not ignore_index={ignore_index}"
+        message = f"{function_name()}: {what} has entries outside [0, {num_classes}){ignored}{_fix(ignore_index)}"
+        if mode == "checkify":
+            checkify.check(~jnp.any(bad), message)
+        else:
+            any_bad = jnp.any(bad)
+            # Every shard must fail together: one raising alone leaves the others waiting in a collective.
+            if axes := tuple(jax.sharding.get_abstract_mesh().manual_axes):
+                any_bad = jax.lax.pmax(any_bad.astype(jnp.int32), axes) > 0
+            jax.debug.callback(functools.partial(_raise_if, message=message), any_bad)
     safe = jnp.where(in_range, labels, 0).astype(jnp.int32)
     return safe, valid, bad
 
