@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .numerics import is_traced
+
 _FUNCTION: contextvars.ContextVar[str] = contextvars.ContextVar("jaxloss_function", default="")
 
 
@@ -156,3 +158,27 @@ def choice(value: Any, options: Sequence[Any], what: str) -> None:
             f"{function_name()}: {what} must be one of {tuple(options)}, got {value!r}"
         )
 
+
+
+def bounded(
+    value: Any, what: str, *, gt: float | None = None, ge: float | None = None,
+    lt: float | None = None, le: float | None = None, scalar: bool = True,
+) -> None:
+    """A concrete hyper-parameter lies in the given bounds; traced values are not checked.
+
+    ``bounded(gamma, "gamma", ge=0)``, ``bounded(alpha, "alpha", ge=0, le=1)``,
+    ``bounded(temperature, "temperature", gt=0)``. With ``scalar=False`` every entry of
+    an array (per-class alphas, ...) is checked. NaN fails every bound.
+    """
+    if value is None or is_traced(value):
+        return
+    v = np.asarray(value, dtype=np.float64)
+    if scalar and v.ndim != 0:
+        raise ValueError(f"{function_name()}: {what} must be a scalar, got shape {v.shape}")
+    tests = [(gt, "> ", lambda b: v > b), (ge, ">= ", lambda b: v >= b),
+             (lt, "< ", lambda b: v < b), (le, "<= ", lambda b: v <= b)]
+    bounds = [(b, sign, ok) for b, sign, ok in tests if b is not None]
+    if not all(np.all(ok(b)) for b, _, ok in bounds):
+        expected = " and ".join(f"{sign}{b:g}" for b, sign, _ in bounds)
+        shown = v.item() if v.ndim == 0 else v.tolist()
+        raise ValueError(f"{function_name()}: {what} must be {expected}, got {shown!r}")
