@@ -71,6 +71,7 @@ def minimax_discriminator_loss(
       Goodfellow et al., "Generative Adversarial Nets", 2014,
       https://arxiv.org/abs/1406.2661; TF-GAN ``minimax_discriminator_loss``.
     """
+    contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
     outs = discriminator_outputs(real_outputs, generated_outputs, real_weights, generated_weights)
     real, gen = outs.real, outs.generated
     s = param(label_smoothing, real.dtype)

@@ -107,6 +107,7 @@ def r1_penalty(
       Mescheder et al., "Which Training Methods for GANs do actually Converge?",
       ICML 2018, https://arxiv.org/abs/1801.04406.
     """
+    contracts.bounded(gamma, "gamma", ge=0)
     contracts.floating(real=real)
     contracts.min_rank(real, 1, "real")
     (x,) = upcast(real)

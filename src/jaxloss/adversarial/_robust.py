@@ -156,6 +156,7 @@ def adversarial_loss(
       Goodfellow et al. 2015, https://arxiv.org/abs/1412.6572; Madry et al. 2018,
       https://arxiv.org/abs/1706.06083.
     """
+    contracts.bounded(epsilon, "epsilon", ge=0)
     check_reduction(reduction)
     contracts.choice(method, ("fgsm", "pgd"), "method")
     contracts.floating(inputs=inputs)
@@ -230,6 +231,8 @@ def trades_loss(
       Zhang et al., "Theoretically Principled Trade-off between Robustness and
       Accuracy", ICML 2019, https://arxiv.org/abs/1901.08573.
     """
+    contracts.bounded(epsilon, "epsilon", ge=0)
+    contracts.bounded(beta, "beta", ge=0)
     contracts.floating(inputs=inputs)
     contracts.integer(labels=labels)
     (x,) = upcast(inputs)

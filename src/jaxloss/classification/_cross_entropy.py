@@ -143,6 +143,7 @@ def softmax_cross_entropy(
       PyTorch ``torch.nn.functional.cross_entropy``; optax ``softmax_cross_entropy``
       and ``softmax_cross_entropy_with_integer_labels``.
     """
+    contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
     c = class_scores(logits, labels, axis=axis, ignore_index=ignore_index, where=where)
     ce = _cross_entropy(c, label_smoothing, class_weights)
     return reduce(ce.loss, reduction, weights=weights, where=c.where, valid=ce.valid,
@@ -192,6 +193,7 @@ def poly_loss(
     References:
       Leng et al., `PolyLoss <https://arxiv.org/abs/2204.12511>`_, ICLR 2022.
     """
+    contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
     c = class_scores(logits, labels, axis=axis, ignore_index=ignore_index, where=where)
     ce = _cross_entropy(c, label_smoothing, None)
     q = ce.one_minus_pt()
@@ -242,6 +244,7 @@ def poly1_cross_entropy(
     References:
       Leng et al., `PolyLoss <https://arxiv.org/abs/2204.12511>`_, ICLR 2022.
     """
+    contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
     return poly_loss(logits, labels, epsilons=(epsilon,), axis=axis,
                      label_smoothing=label_smoothing, ignore_index=ignore_index,
                      weights=weights, where=where, reduction=reduction)
@@ -290,6 +293,7 @@ def sigmoid_binary_cross_entropy(
       PyTorch ``torch.nn.functional.binary_cross_entropy_with_logits``; optax
       ``sigmoid_binary_cross_entropy``.
     """
+    contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
     b = binary_scores(logits, labels, where=where)
     x, y = b.logits, b.labels
     if not is_zero(label_smoothing):
@@ -334,6 +338,7 @@ def smooth_labels(
       Szegedy et al. 2016 (Inception-v3); Müller et al., `When does label
       smoothing help? <https://arxiv.org/abs/1906.02629>`_; optax ``smooth_labels``.
     """
+    contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
     with calling("smooth_labels"):
         if jnp.issubdtype(contracts._dtype(labels), jnp.integer):
             if num_classes is None:

@@ -123,6 +123,8 @@ def sigmoid_focal_loss(
       Lin et al., `Focal Loss for Dense Object Detection
       <https://arxiv.org/abs/1708.02002>`_, 2017; ``torchvision.ops.sigmoid_focal_loss``.
     """
+    contracts.bounded(alpha, "alpha", ge=0, le=1)
+    contracts.bounded(gamma, "gamma", ge=0)
     b = binary_scores(logits, labels, where=where)
     x, y = b.logits, b.labels
     loss = _binary_focal(x, y, param(gamma, x.dtype))
@@ -207,6 +209,8 @@ def softmax_focal_loss(
       Lin et al., `Focal Loss for Dense Object Detection
       <https://arxiv.org/abs/1708.02002>`_, 2017.
     """
+    contracts.bounded(alpha, "alpha", ge=0, scalar=False)
+    contracts.bounded(gamma, "gamma", ge=0)
     contracts.integer(labels=labels)
     c = class_scores(logits, labels, axis=axis, ignore_index=ignore_index, where=where)
     x = c.logits

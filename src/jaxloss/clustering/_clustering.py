@@ -60,6 +60,7 @@ def kmeans_loss(
       Lloyd, "Least squares quantization in PCM", 1982; soft assignment as in
       deep clustering (e.g. Fard et al. 2018, https://arxiv.org/abs/1806.10069).
     """
+    contracts.bounded(temperature, "temperature", gt=0)
     contracts.rank(points, 2, "points", "expected [N, D]")
     contracts.rank(centroids, 2, "centroids", "expected [K, D]")
     contracts.shape_is(centroids, (None, jnp.shape(points)[1]), "centroids", "same feature size as points",

@@ -447,6 +447,7 @@ def sinkhorn_divergence(
       Genevay et al. 2018 (arXiv 1706.00292); Feydy et al. 2019
       (arXiv 1810.08278); ott-jax ``ott.tools.sinkhorn_divergence``.
     """
+    contracts.bounded(epsilon, "epsilon", gt=0)
     xs, ys, wa, wb, eps = _problem(x, y, a, b, epsilon, cost)
     loss = batched_divergence(
         xs, ys, wa, wb, eps, cost=cost, max_iterations=max_iterations, tolerance=tolerance,

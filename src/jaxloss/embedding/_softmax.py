@@ -101,6 +101,7 @@ def infonce_loss(
       al., "Learning Transferable Visual Models From Natural Language
       Supervision" (CLIP), 2021, https://arxiv.org/abs/2103.00020.
     """
+    contracts.bounded(temperature, "temperature", gt=0)
     contracts.choice(similarity, _SIMILARITIES, "similarity")
     check_rows(queries, "queries")
     check_rows(keys, "keys")
@@ -179,6 +180,7 @@ def ntxent(
       T. Chen et al., "A Simple Framework for Contrastive Learning of Visual
       Representations", 2020, https://arxiv.org/abs/2002.05709; ``optax.ntxent``.
     """
+    contracts.bounded(temperature, "temperature", gt=0)
     batch = labelled_batch(embeddings, labels)
     e, y = batch.embeddings, batch.labels
     n = e.shape[0]
@@ -246,10 +248,14 @@ def supervised_contrastive_loss(
       P. Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020,
       https://arxiv.org/abs/2004.11362; pytorch-metric-learning ``SupConLoss``.
     """
+    contracts.bounded(temperature, "temperature", gt=0)
     batch = labelled_batch(embeddings, labels, axis_name)
     e = batch.embeddings
-    contracts.nonempty(batch.all_embeddings, "embeddings", 2, "each anchor is contrasted with the others")
+    contracts.nonempty(batch.all_embeddings, "embeddings")
     total = batch.all_embeddings.shape[0]
+    if total == 1:  # no anchor has a positive: 0 with zero gradients, as PML and the sibling losses
+        zero = jnp.zeros(e.shape[:1], e.dtype)
+        return global_reduce(zero, reduction, axis_name, weights=weights, where=where, valid=zero > 0)
     logits = _similarity(e, batch.all_embeddings, "cosine") / param(temperature, e.dtype)
     is_self = batch.index[:, None] == jnp.arange(total)[None, :]
     pos = (batch.labels[:, None] == batch.all_labels[None, :]) & ~is_self

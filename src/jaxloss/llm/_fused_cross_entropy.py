@@ -287,6 +287,8 @@ def fused_linear_cross_entropy(
       (Wijmans et al. 2024, https://arxiv.org/abs/2411.09009); z-loss from
       PaLM (Chowdhery et al. 2022, https://arxiv.org/abs/2204.02311).
     """
+    contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
+    contracts.bounded(z_loss, "z_loss", ge=0)
     check_reduction(reduction)
     contracts.floating(hidden=hidden, weight=weight, bias=bias)
     contracts.integer(labels=labels)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from .._src import contracts
 from .._src.elementwise import elementwise
 from .._src.labels import poison
 from .._src.lists import ranked_lists
@@ -288,6 +289,7 @@ def approx_ndcg_loss(
       Qin, Liu & Li, "A general approximation framework for direct optimization
       of information retrieval measures", 2010; rax ``approx_t12n(ndcg_metric)``.
     """
+    contracts.bounded(temperature, "temperature", gt=0)
     s, y, mask, w = ranked_lists(scores, labels, weights=weights, where=where)
     valid_items = jnp.ones(s.shape, bool) if mask is None else mask
     s = sanitize(s, mask)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from .._src import contracts
 from .._src.elementwise import elementwise
 from .._src.numerics import abs0
 from .._src.registry import register
@@ -167,6 +168,7 @@ def huber_loss(
     References:
       Huber 1964; PyTorch ``torch.nn.functional.huber_loss``.
     """
+    contracts.bounded(delta, "delta", gt=0, scalar=False)
 
     def formula(p, t, delta):
         err = abs0(p - t)
@@ -208,6 +210,7 @@ def smooth_l1_loss(
     References:
       Girshick 2015 (Fast R-CNN); PyTorch ``torch.nn.functional.smooth_l1_loss``.
     """
+    contracts.bounded(beta, "beta", ge=0, scalar=False)
 
     def formula(p, t, beta):
         err = abs0(p - t)
@@ -343,6 +346,7 @@ def quantile_loss(
     References:
       Koenker & Bassett, "Regression Quantiles", Econometrica 1978.
     """
+    contracts.bounded(quantile, "quantile", ge=0, le=1, scalar=False)
 
     def formula(p, t, quantile):
         err = t - p

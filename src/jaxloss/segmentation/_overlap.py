@@ -226,6 +226,8 @@ def tversky_loss(
       Salehi et al., `Tversky loss function for image segmentation
       <https://arxiv.org/abs/1706.05721>`_, 2017; MONAI ``monai.losses.TverskyLoss``.
     """
+    contracts.bounded(alpha, "alpha", ge=0)
+    contracts.bounded(beta, "beta", ge=0)
     sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
                         ignore_index=ignore_index, squared=False, batch=batch)
     loss = 1 - _tversky_index(sums, alpha, beta, smooth_numerator, smooth_denominator)
@@ -314,6 +316,9 @@ def focal_tversky_loss(
       Abraham & Khan, `A Novel Focal Tversky Loss Function
       <https://arxiv.org/abs/1810.07842>`_, 2019.
     """
+    contracts.bounded(alpha, "alpha", ge=0)
+    contracts.bounded(beta, "beta", ge=0)
+    contracts.bounded(gamma, "gamma", gt=0)
     sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
                         ignore_index=ignore_index, squared=False, batch=batch)
     ti = _tversky_index(sums, alpha, beta, smooth_numerator, smooth_denominator)
