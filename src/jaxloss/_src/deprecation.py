@@ -38,6 +38,7 @@ def renamed(**old_to_new: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                     kwargs[new] = kwargs.pop(old)
             return fn(*args, **kwargs)
 
+        wrapper.__renamed__ = dict(old_to_new)  # pyright: ignore[reportAttributeAccessIssue]  # read by the registry
         return wrapper
 
     return decorate

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from .contracts import calling
+from .keywords import accepted, check_keywords
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,8 +42,11 @@ def register(
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         loss_name = name or fn.__name__
 
+        keywords = accepted(fn)
+
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            check_keywords(loss_name, keywords, kwargs)
             with calling(loss_name):
                 return fn(*args, **kwargs)
 
