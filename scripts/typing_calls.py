@@ -82,12 +82,15 @@ OTHERS = {
     "gather_batch": "jaxloss.gather_batch(x, None)",
     "gram_matrix": "jaxloss.gram_matrix(jnp.zeros((2, 3, 3, 2)))",
     "hard_pairs": "jaxloss.hard_pairs(distances, labels)",
+    "multi_similarity_pairs": "jaxloss.multi_similarity_pairs(distances, labels, epsilon=0.1)",
     "negative_mask": "jaxloss.negative_mask(labels)",
+    "pair_margin_pairs": "jaxloss.pair_margin_pairs(distances, labels, pos_margin=0.2, neg_margin=0.8)",
     "positive_mask": "jaxloss.positive_mask(labels)",
     "pairwise_distances": 'jaxloss.pairwise_distances(x, x, metric="cosine")',
     "pcgrad": 'jaxloss.pcgrad({"w": jnp.zeros((3, 4))}, key)',
     "pgd_perturbation": "jaxloss.pgd_perturbation(scalar_loss, x, key, epsilon=0.1, step_size=0.02, steps=3)",
     "semi_hard_negatives": "jaxloss.semi_hard_negatives(distances, labels, margin=0.2)",
+    "triplet_margin_mask": 'mask3: jax.Array = jaxloss.triplet_margin_mask(distances, labels, type_of_triplets="hard")',
     "smooth_labels": "jaxloss.smooth_labels(labels, 0.1, num_classes=3)",
 }
 

@@ -71,29 +71,39 @@ from .distribution import sinkhorn as sinkhorn
 from .distribution import sinkhorn_divergence as sinkhorn_divergence
 from .distribution import sliced_wasserstein as sliced_wasserstein
 from .distribution import wasserstein_1d as wasserstein_1d
+from .embedding import angle_loss as angle_loss
 from .embedding import arcface_loss as arcface_loss
 from .embedding import batch_all_triplet_mask as batch_all_triplet_mask
 from .embedding import batch_contrastive_loss as batch_contrastive_loss
 from .embedding import batch_hard_triplets as batch_hard_triplets
 from .embedding import center_loss as center_loss
 from .embedding import contrastive_loss as contrastive_loss
+from .embedding import contrastive_loss_from_distances as contrastive_loss_from_distances
+from .embedding import cosent_loss as cosent_loss
 from .embedding import cosface_loss as cosface_loss
 from .embedding import cosine_embedding_loss as cosine_embedding_loss
+from .embedding import cosine_similarity_loss as cosine_similarity_loss
 from .embedding import curricularface_loss as curricularface_loss
 from .embedding import gather_batch as gather_batch
 from .embedding import ge2e_loss as ge2e_loss
+from .embedding import global_orthogonal_regularization as global_orthogonal_regularization
 from .embedding import hard_pairs as hard_pairs
 from .embedding import infonce_loss as infonce_loss
+from .embedding import margin_mse_loss as margin_mse_loss
 from .embedding import margin_ranking_loss as margin_ranking_loss
+from .embedding import multi_similarity_pairs as multi_similarity_pairs
 from .embedding import multiple_negatives_ranking_loss as multiple_negatives_ranking_loss
 from .embedding import negative_mask as negative_mask
 from .embedding import ntxent as ntxent
+from .embedding import online_contrastive_loss as online_contrastive_loss
+from .embedding import pair_margin_pairs as pair_margin_pairs
 from .embedding import pairwise_distances as pairwise_distances
 from .embedding import positive_mask as positive_mask
 from .embedding import semi_hard_negatives as semi_hard_negatives
 from .embedding import supervised_contrastive_loss as supervised_contrastive_loss
 from .embedding import triplet_loss as triplet_loss
 from .embedding import triplet_margin_loss as triplet_margin_loss
+from .embedding import triplet_margin_mask as triplet_margin_mask
 from .llm import default_chunk_size as default_chunk_size
 from .llm import fused_linear_cross_entropy as fused_linear_cross_entropy
 from .multitask import dynamic_weight_average as dynamic_weight_average
@@ -146,6 +156,7 @@ __all__ = [
     "absolute_error",
     "adversarial_loss",
     "aliases",
+    "angle_loss",
     "approx_ndcg_loss",
     "arcface_loss",
     "available",
@@ -157,8 +168,11 @@ __all__ = [
     "checked",
     "class_balanced_weights",
     "contrastive_loss",
+    "contrastive_loss_from_distances",
+    "cosent_loss",
     "cosface_loss",
     "cosine_embedding_loss",
+    "cosine_similarity_loss",
     "ctc_loss",
     "curricularface_loss",
     "default_chunk_size",
@@ -173,6 +187,7 @@ __all__ = [
     "ge2e_loss",
     "generalized_dice_loss",
     "get",
+    "global_orthogonal_regularization",
     "gradient_penalty",
     "gradnorm_loss",
     "gram_matrix",
@@ -196,17 +211,21 @@ __all__ = [
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
     "mae",
+    "margin_mse_loss",
     "margin_ranking_loss",
     "mean_bias_error",
     "minimax_discriminator_loss",
     "minimax_generator_loss",
     "mmd_loss",
     "mse",
+    "multi_similarity_pairs",
     "multiclass_hinge_loss",
     "multiple_negatives_ranking_loss",
     "negative_mask",
     "nonsaturating_generator_loss",
     "ntxent",
+    "online_contrastive_loss",
+    "pair_margin_pairs",
     "pairwise_distances",
     "pairwise_hinge_loss",
     "pairwise_logistic_loss",
@@ -245,6 +264,7 @@ __all__ = [
     "trades_loss",
     "triplet_loss",
     "triplet_margin_loss",
+    "triplet_margin_mask",
     "tversky_loss",
     "uncertainty_weighting",
     "wasserstein_1d",

@@ -6,18 +6,24 @@ from .embedding import batch_all_triplet_mask as batch_all_triplet_mask
 from .embedding import batch_hard_triplets as batch_hard_triplets
 from .embedding import gather_batch as gather_batch
 from .embedding import hard_pairs as hard_pairs
+from .embedding import multi_similarity_pairs as multi_similarity_pairs
 from .embedding import negative_mask as negative_mask
+from .embedding import pair_margin_pairs as pair_margin_pairs
 from .embedding import pairwise_distances as pairwise_distances
 from .embedding import positive_mask as positive_mask
 from .embedding import semi_hard_negatives as semi_hard_negatives
+from .embedding import triplet_margin_mask as triplet_margin_mask
 
 __all__ = [
     "batch_all_triplet_mask",
     "batch_hard_triplets",
     "gather_batch",
     "hard_pairs",
+    "multi_similarity_pairs",
     "negative_mask",
+    "pair_margin_pairs",
     "pairwise_distances",
     "positive_mask",
     "semi_hard_negatives",
+    "triplet_margin_mask",
 ]

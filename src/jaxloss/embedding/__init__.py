@@ -10,16 +10,26 @@ from ._mining import batch_all_triplet_mask as batch_all_triplet_mask
 from ._mining import batch_hard_triplets as batch_hard_triplets
 from ._mining import gather_batch as gather_batch
 from ._mining import hard_pairs as hard_pairs
+from ._mining import multi_similarity_pairs as multi_similarity_pairs
 from ._mining import negative_mask as negative_mask
+from ._mining import pair_margin_pairs as pair_margin_pairs
 from ._mining import pairwise_distances as pairwise_distances
 from ._mining import positive_mask as positive_mask
 from ._mining import semi_hard_negatives as semi_hard_negatives
+from ._mining import triplet_margin_mask as triplet_margin_mask
 from ._pairs import batch_contrastive_loss as batch_contrastive_loss
 from ._pairs import contrastive_loss as contrastive_loss
 from ._pairs import cosine_embedding_loss as cosine_embedding_loss
 from ._pairs import margin_ranking_loss as margin_ranking_loss
 from ._pairs import triplet_loss as triplet_loss
 from ._pairs import triplet_margin_loss as triplet_margin_loss
+from ._sentence import angle_loss as angle_loss
+from ._sentence import contrastive_loss_from_distances as contrastive_loss_from_distances
+from ._sentence import cosent_loss as cosent_loss
+from ._sentence import cosine_similarity_loss as cosine_similarity_loss
+from ._sentence import global_orthogonal_regularization as global_orthogonal_regularization
+from ._sentence import margin_mse_loss as margin_mse_loss
+from ._sentence import online_contrastive_loss as online_contrastive_loss
 from ._softmax import ge2e_loss as ge2e_loss
 from ._softmax import infonce_loss as infonce_loss
 from ._softmax import multiple_negatives_ranking_loss as multiple_negatives_ranking_loss
@@ -27,27 +37,37 @@ from ._softmax import ntxent as ntxent
 from ._softmax import supervised_contrastive_loss as supervised_contrastive_loss
 
 __all__ = [
+    "angle_loss",
     "arcface_loss",
     "batch_all_triplet_mask",
     "batch_contrastive_loss",
     "batch_hard_triplets",
     "center_loss",
     "contrastive_loss",
+    "contrastive_loss_from_distances",
+    "cosent_loss",
     "cosface_loss",
     "cosine_embedding_loss",
+    "cosine_similarity_loss",
     "curricularface_loss",
     "gather_batch",
     "ge2e_loss",
+    "global_orthogonal_regularization",
     "hard_pairs",
     "infonce_loss",
+    "margin_mse_loss",
     "margin_ranking_loss",
+    "multi_similarity_pairs",
     "multiple_negatives_ranking_loss",
     "negative_mask",
     "ntxent",
+    "online_contrastive_loss",
+    "pair_margin_pairs",
     "pairwise_distances",
     "positive_mask",
     "semi_hard_negatives",
     "supervised_contrastive_loss",
     "triplet_loss",
     "triplet_margin_loss",
+    "triplet_margin_mask",
 ]
