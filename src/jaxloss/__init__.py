@@ -72,11 +72,13 @@ from .distribution import sinkhorn_divergence as sinkhorn_divergence
 from .distribution import sliced_wasserstein as sliced_wasserstein
 from .distribution import wasserstein_1d as wasserstein_1d
 from .embedding import angle_loss as angle_loss
+from .embedding import angular_loss as angular_loss
 from .embedding import arcface_loss as arcface_loss
 from .embedding import batch_all_triplet_mask as batch_all_triplet_mask
 from .embedding import batch_contrastive_loss as batch_contrastive_loss
 from .embedding import batch_hard_triplets as batch_hard_triplets
 from .embedding import center_loss as center_loss
+from .embedding import circle_loss as circle_loss
 from .embedding import contrastive_loss as contrastive_loss
 from .embedding import contrastive_loss_from_distances as contrastive_loss_from_distances
 from .embedding import cosent_loss as cosent_loss
@@ -86,13 +88,17 @@ from .embedding import cosine_similarity_loss as cosine_similarity_loss
 from .embedding import curricularface_loss as curricularface_loss
 from .embedding import gather_batch as gather_batch
 from .embedding import ge2e_loss as ge2e_loss
+from .embedding import generalized_lifted_structure_loss as generalized_lifted_structure_loss
 from .embedding import global_orthogonal_regularization as global_orthogonal_regularization
 from .embedding import hard_pairs as hard_pairs
 from .embedding import infonce_loss as infonce_loss
+from .embedding import lifted_structure_loss as lifted_structure_loss
 from .embedding import margin_mse_loss as margin_mse_loss
 from .embedding import margin_ranking_loss as margin_ranking_loss
+from .embedding import multi_similarity_loss as multi_similarity_loss
 from .embedding import multi_similarity_pairs as multi_similarity_pairs
 from .embedding import multiple_negatives_ranking_loss as multiple_negatives_ranking_loss
+from .embedding import nca_loss as nca_loss
 from .embedding import negative_mask as negative_mask
 from .embedding import ntxent as ntxent
 from .embedding import online_contrastive_loss as online_contrastive_loss
@@ -104,6 +110,7 @@ from .embedding import supervised_contrastive_loss as supervised_contrastive_los
 from .embedding import triplet_loss as triplet_loss
 from .embedding import triplet_margin_loss as triplet_margin_loss
 from .embedding import triplet_margin_mask as triplet_margin_mask
+from .embedding import tuplet_margin_loss as tuplet_margin_loss
 from .llm import default_chunk_size as default_chunk_size
 from .llm import fused_linear_cross_entropy as fused_linear_cross_entropy
 from .multitask import dynamic_weight_average as dynamic_weight_average
@@ -157,6 +164,7 @@ __all__ = [
     "adversarial_loss",
     "aliases",
     "angle_loss",
+    "angular_loss",
     "approx_ndcg_loss",
     "arcface_loss",
     "available",
@@ -166,6 +174,7 @@ __all__ = [
     "bpr_loss",
     "center_loss",
     "checked",
+    "circle_loss",
     "class_balanced_weights",
     "contrastive_loss",
     "contrastive_loss_from_distances",
@@ -186,6 +195,7 @@ __all__ = [
     "gaussian_nll_loss",
     "ge2e_loss",
     "generalized_dice_loss",
+    "generalized_lifted_structure_loss",
     "get",
     "global_orthogonal_regularization",
     "gradient_penalty",
@@ -206,6 +216,7 @@ __all__ = [
     "l2_regularization",
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",
+    "lifted_structure_loss",
     "listmle_loss",
     "log_cosh",
     "lovasz_hinge_loss",
@@ -218,9 +229,11 @@ __all__ = [
     "minimax_generator_loss",
     "mmd_loss",
     "mse",
+    "multi_similarity_loss",
     "multi_similarity_pairs",
     "multiclass_hinge_loss",
     "multiple_negatives_ranking_loss",
+    "nca_loss",
     "negative_mask",
     "nonsaturating_generator_loss",
     "ntxent",
@@ -265,6 +278,7 @@ __all__ = [
     "triplet_loss",
     "triplet_margin_loss",
     "triplet_margin_mask",
+    "tuplet_margin_loss",
     "tversky_loss",
     "uncertainty_weighting",
     "wasserstein_1d",

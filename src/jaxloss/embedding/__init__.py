@@ -17,6 +17,9 @@ from ._mining import pairwise_distances as pairwise_distances
 from ._mining import positive_mask as positive_mask
 from ._mining import semi_hard_negatives as semi_hard_negatives
 from ._mining import triplet_margin_mask as triplet_margin_mask
+from ._neighbourhood import angular_loss as angular_loss
+from ._neighbourhood import nca_loss as nca_loss
+from ._neighbourhood import tuplet_margin_loss as tuplet_margin_loss
 from ._pairs import batch_contrastive_loss as batch_contrastive_loss
 from ._pairs import contrastive_loss as contrastive_loss
 from ._pairs import cosine_embedding_loss as cosine_embedding_loss
@@ -35,14 +38,20 @@ from ._softmax import infonce_loss as infonce_loss
 from ._softmax import multiple_negatives_ranking_loss as multiple_negatives_ranking_loss
 from ._softmax import ntxent as ntxent
 from ._softmax import supervised_contrastive_loss as supervised_contrastive_loss
+from ._structure import circle_loss as circle_loss
+from ._structure import generalized_lifted_structure_loss as generalized_lifted_structure_loss
+from ._structure import lifted_structure_loss as lifted_structure_loss
+from ._structure import multi_similarity_loss as multi_similarity_loss
 
 __all__ = [
     "angle_loss",
+    "angular_loss",
     "arcface_loss",
     "batch_all_triplet_mask",
     "batch_contrastive_loss",
     "batch_hard_triplets",
     "center_loss",
+    "circle_loss",
     "contrastive_loss",
     "contrastive_loss_from_distances",
     "cosent_loss",
@@ -52,13 +61,17 @@ __all__ = [
     "curricularface_loss",
     "gather_batch",
     "ge2e_loss",
+    "generalized_lifted_structure_loss",
     "global_orthogonal_regularization",
     "hard_pairs",
     "infonce_loss",
+    "lifted_structure_loss",
     "margin_mse_loss",
     "margin_ranking_loss",
+    "multi_similarity_loss",
     "multi_similarity_pairs",
     "multiple_negatives_ranking_loss",
+    "nca_loss",
     "negative_mask",
     "ntxent",
     "online_contrastive_loss",
@@ -70,4 +83,5 @@ __all__ = [
     "triplet_loss",
     "triplet_margin_loss",
     "triplet_margin_mask",
+    "tuplet_margin_loss",
 ]

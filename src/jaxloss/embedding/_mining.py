@@ -7,6 +7,7 @@ jits; each function accepts an optional leading episode axis through ``vmap``.
 from __future__ import annotations
 
 import functools
+import numbers
 from collections.abc import Callable
 from typing import Any, Literal, ParamSpec, TypeVar, cast, get_args
 
@@ -84,7 +85,9 @@ def _check_labels(distances: ArrayLike, labels: ArrayLike) -> None:
     n = np.shape(distances)[0]
     contracts.shape_is(distances, (n, n), "distances", "a square [batch, batch] matrix")
     contracts.integer(labels=labels)
-    contracts.shape_is(labels, (n,), "labels", "one label per row of distances", like={"distances": distances})
+    contracts.shape_is(
+        labels, (n,), "labels", "one label per row of distances", like={"distances": distances}
+    )
 
 
 # --------------------------------------------------------------------------- distances
@@ -130,7 +133,10 @@ def distance_matrix(
     # |x|^2 + |y|^2 - 2 x.y can round below 0 for (near-)duplicates.
     sq = jnp.maximum(sq, jnp.zeros((), sq.dtype))
     if self_index is not None:
-        is_self = jnp.asarray(self_index).astype(jnp.int32)[:, None] == jnp.arange(y.shape[0], dtype=jnp.int32)[None, :]
+        is_self = (
+            jnp.asarray(self_index).astype(jnp.int32)[:, None]
+            == jnp.arange(y.shape[0], dtype=jnp.int32)[None, :]
+        )
         sq = jnp.where(is_self, jnp.zeros((), sq.dtype), sq)
     if metric == "squared_euclidean":
         return sq
@@ -150,15 +156,21 @@ def raise_power(d: jax.Array, power: ArrayLike) -> jax.Array:
 
 def check_p(p: float, power: ArrayLike = 1.0) -> None:
     """``p >= 1`` (a static number: the norm degree) and a concrete ``power > 0``."""
-    if is_traced(p) or not isinstance(p, (int, float)) or not p >= 1:
-        raise ValueError(f"{function_name()}: p must be a Python number >= 1 (the norm degree), got {p!r}")
-    if not is_traced(power) and not float(np.asarray(power)) > 0:
-        raise ValueError(f"{function_name()}: power must be > 0, got {power!r}")
+    if is_traced(p) or not isinstance(p, numbers.Real) or isinstance(p, bool) or not p >= 1:
+        raise ValueError(
+            f"{function_name()}: p must be a Python number >= 1 (the norm degree), got {p!r}"
+        )
+    contracts.bounded(power, "power", gt=0)
 
 
 def metric_matrix(
-    x: jax.Array, y: jax.Array, metric: str | Callable[[jax.Array, jax.Array], jax.Array],
-    self_index: ArrayLike | None = None, *, p: float = 2.0, power: ArrayLike = 1.0,
+    x: jax.Array,
+    y: jax.Array,
+    metric: str | Callable[[jax.Array, jax.Array], jax.Array],
+    self_index: ArrayLike | None = None,
+    *,
+    p: float = 2.0,
+    power: ArrayLike = 1.0,
     normalize_embeddings: bool = False,
 ) -> jax.Array:
     """:func:`distance_matrix` after the optional row normalisation (by the ``p``-norm for
@@ -181,8 +193,13 @@ def metric_matrix(
 
 @_episodes(2)
 def pairwise_distances(
-    x: ArrayLike, y: ArrayLike | None = None, *, metric: DistanceMetric = "euclidean", p: float = 2.0,
-    power: ArrayLike = 1.0, normalize_embeddings: bool = False,
+    x: ArrayLike,
+    y: ArrayLike | None = None,
+    *,
+    metric: DistanceMetric = "euclidean",
+    p: float = 2.0,
+    power: ArrayLike = 1.0,
+    normalize_embeddings: bool = False,
 ) -> jax.Array:
     r"""Distances between the rows of ``x`` and ``y`` (``y = x`` when omitted).
 
@@ -261,7 +278,9 @@ def pairwise_distances(
 # --------------------------------------------------------------------------- label masks
 
 
-def label_masks(labels: jax.Array, labels_all: jax.Array, self_index: ArrayLike) -> tuple[jax.Array, jax.Array]:
+def label_masks(
+    labels: jax.Array, labels_all: jax.Array, self_index: ArrayLike
+) -> tuple[jax.Array, jax.Array]:
     """``(positive, negative)`` ``[n, m]`` masks of anchors ``labels`` against candidates
     ``labels_all``; ``self_index`` is each anchor's own column (excluded from positives)."""
     same = labels[:, None] == labels_all[None, :]
@@ -344,7 +363,9 @@ def batch_all_triplet_mask(labels: ArrayLike) -> jax.Array:
 # --------------------------------------------------------------------------- miners
 
 
-def hardest(distances: jax.Array, pos: jax.Array, neg: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def hardest(
+    distances: jax.Array, pos: jax.Array, neg: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Row-wise hardest positive (farthest) and negative (nearest): ``(p, n, valid)``."""
     far = jnp.where(pos, distances, -jnp.inf)
     near = jnp.where(neg, distances, jnp.inf)
@@ -354,7 +375,9 @@ def hardest(distances: jax.Array, pos: jax.Array, neg: jax.Array) -> tuple[jax.A
 
 
 @_episodes(2)
-def batch_hard_triplets(distances: ArrayLike, labels: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
+def batch_hard_triplets(
+    distances: ArrayLike, labels: ArrayLike
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Batch-hard mining (Hermans et al. 2017): per anchor, its farthest positive and
     nearest negative.
 
@@ -481,7 +504,9 @@ def hard_pairs(distances: ArrayLike, labels: ArrayLike) -> tuple[jax.Array, jax.
     return (columns == p[:, None]) & valid[:, None], (columns == q[:, None]) & valid[:, None]
 
 
-def _pair_label_masks(distances: ArrayLike, labels: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
+def _pair_label_masks(
+    distances: ArrayLike, labels: ArrayLike
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     _check_labels(distances, labels)
     labels = jnp.asarray(labels)
     pos, neg = label_masks(labels, labels, jnp.arange(labels.shape[0]))
@@ -541,7 +566,11 @@ def multi_similarity_pairs(
 
 @_episodes(2)
 def pair_margin_pairs(
-    distances: ArrayLike, labels: ArrayLike, *, pos_margin: ArrayLike = 0.2, neg_margin: ArrayLike = 0.8
+    distances: ArrayLike,
+    labels: ArrayLike,
+    *,
+    pos_margin: ArrayLike = 0.2,
+    neg_margin: ArrayLike = 0.8,
 ) -> tuple[jax.Array, jax.Array]:
     r"""Pairs that violate a margin, PML ``PairMarginMiner``.
 
@@ -571,13 +600,19 @@ def pair_margin_pairs(
       pytorch-metric-learning ``PairMarginMiner``.
     """
     d, pos, neg = _pair_label_masks(distances, labels)
-    return (pos & (d > jnp.asarray(jax.lax.stop_gradient(pos_margin), d.dtype)),
-            neg & (d < jnp.asarray(jax.lax.stop_gradient(neg_margin), d.dtype)))
+    return (
+        pos & (d > jnp.asarray(jax.lax.stop_gradient(pos_margin), d.dtype)),
+        neg & (d < jnp.asarray(jax.lax.stop_gradient(neg_margin), d.dtype)),
+    )
 
 
 @_episodes(2)
 def triplet_margin_mask(
-    distances: ArrayLike, labels: ArrayLike, *, margin: ArrayLike = 0.2, type_of_triplets: TripletType = "all"
+    distances: ArrayLike,
+    labels: ArrayLike,
+    *,
+    margin: ArrayLike = 0.2,
+    type_of_triplets: TripletType = "all",
 ) -> jax.Array:
     r"""Triplets selected by their margin, PML ``TripletMarginMiner`` as a ``[B, B, B]`` mask.
 
