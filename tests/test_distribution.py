@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -242,6 +243,7 @@ def test_sinkhorn_zero_weights():
     np.testing.assert_array_equal(grads[0][2], 0.0)
 
 
+@pytest.mark.filterwarnings("ignore:sinkhorn.*did not converge:RuntimeWarning")
 def test_sinkhorn_small_epsilon_float32_finite():
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.uniform(size=(20, 2)), jnp.float32)
@@ -257,6 +259,22 @@ def test_sinkhorn_small_epsilon_float32_finite():
     div = sinkhorn_divergence(x, y, epsilon=eps, max_iterations=2000)
     assert _finite(div) and float(div) > 0
     assert _finite(jax.grad(lambda z: sinkhorn_divergence(z, y, epsilon=eps, max_iterations=2000))(x))
+
+
+def test_unconverged_sinkhorn_warns_eagerly_and_reports_it():
+    # Issue 19: at epsilon=1e-4 the solver runs out of iterations; the value alone gives no signal.
+    x = jax.random.normal(jax.random.key(0), (20, 2))
+    y = x + 1.0
+    with pytest.warns(RuntimeWarning, match=r"sinkhorn_divergence: Sinkhorn did not converge in max_iterations=1000 "
+                                            r"\(marginal L1 error [0-9.e-]+\).*Increase max_iterations or epsilon"):
+        sinkhorn_divergence(x, y, epsilon=1e-4)
+    with pytest.warns(RuntimeWarning, match="sinkhorn: Sinkhorn did not converge"):
+        out = sinkhorn(x, y, epsilon=1e-4)
+    assert not bool(out.converged) and float(out.error) > 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jax.jit(lambda x: sinkhorn_divergence(x, y, epsilon=1e-4))(x)  # traced: nothing to say
+        sinkhorn_divergence(x, y, epsilon=1.0)  # converged: silent
 
 
 def test_sinkhorn_output_and_errors():

@@ -22,6 +22,7 @@ iterates), falling back to the log-domain block if a scaling under/overflows.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Literal, NamedTuple, TypeAlias, cast
 
 import jax
@@ -29,7 +30,7 @@ import jax.numpy as jnp
 
 from .._src import contracts
 from .._src.contracts import calling
-from .._src.numerics import param, safe_norm
+from .._src.numerics import is_traced, param, safe_norm
 from .._src.points import batched, point_clouds
 from .._src.reduce import reduce
 from .._src.registry import register
@@ -41,6 +42,8 @@ _FAMILY = "distribution"
 Cost: TypeAlias = Literal["sqeuclidean", "euclidean"]
 COSTS = ("sqeuclidean", "euclidean")
 _CHECK_EVERY = 10  # the convergence test runs every this many iterations (as ott's inner_iterations)
+# Marginal error above which an eager call warns (ott-jax's default threshold).
+_WARN_ERROR = 1e-3
 
 
 class SinkhornOutput(NamedTuple):
@@ -268,6 +271,24 @@ def solve(x, y, a, b, eps, *, cost, max_iterations, tolerance, implicit_diff, sy
     )
 
 
+def warn_unconverged(error: jax.Array, tolerance: float, max_iterations: int) -> None:
+    """Eagerly, a ``RuntimeWarning`` when a solve stopped at ``max_iterations`` with a marginal
+    error above both ``tolerance`` and ott-jax's default threshold 1e-3 (the default tolerance
+    1e-6 is at float32's rounding floor). Under ``jit`` nothing can be said: use
+    :func:`sinkhorn`'s ``converged`` and ``error``."""
+    if is_traced(error):
+        return
+    worst = float(jnp.max(error)) if error.size else 0.0
+    if not worst < max(tolerance, _WARN_ERROR):
+        warnings.warn(
+            f"{contracts.function_name()}: Sinkhorn did not converge in max_iterations={max_iterations} "
+            f"(marginal L1 error {worst:.3g}); the value is not the optimal-transport one. "
+            "Increase max_iterations or epsilon",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 class _Problem(NamedTuple):
     x: jax.Array  # [..., n, d]
     y: jax.Array  # [..., m, d]
@@ -368,17 +389,19 @@ def sinkhorn(
         xs, ys, wa, wb, eps = _problem(x, y, a, b, epsilon, cost)
         contracts.rank(xs, 2, "x", "batch problems with jax.vmap")
         contracts.rank(ys, 2, "y")
-        return solve(
+        out = solve(
             xs, ys, wa, wb, eps, cost=cost, max_iterations=max_iterations,
             tolerance=tolerance, implicit_diff=implicit_diff,
         )
+        warn_unconverged(out.error, tolerance, max_iterations)
+        return out
 
 
 @functools.partial(
     jax.jit, static_argnames=("cost", "max_iterations", "tolerance", "implicit_diff", "batch_ndim")
 )
 def batched_divergence(x, y, a, b, eps, *, cost, max_iterations, tolerance, implicit_diff, batch_ndim):
-    """:func:`divergence` over ``batch_ndim`` leading dimensions (compiled once per shape)."""
+    """:func:`divergence` (value, error) over ``batch_ndim`` leading dimensions (compiled once per shape)."""
     fn = functools.partial(
         divergence, eps=eps, cost=cost, max_iterations=max_iterations,
         tolerance=tolerance, implicit_diff=implicit_diff,
@@ -387,16 +410,18 @@ def batched_divergence(x, y, a, b, eps, *, cost, max_iterations, tolerance, impl
 
 
 def divergence(x, y, a, b, eps, *, cost, max_iterations, tolerance, implicit_diff):
-    """``OT(a, b) - OT(a, a) / 2 - OT(b, b) / 2`` for one problem (symmetric solver for the last two)."""
+    """``(OT(a, b) - OT(a, a) / 2 - OT(b, b) / 2, the largest marginal error of the three solves)``
+    for one problem (symmetric solver for the last two)."""
     kw = dict(
         cost=cost, max_iterations=max_iterations, tolerance=tolerance, implicit_diff=implicit_diff
     )
-    xy = solve(x, y, a, b, eps, **kw).reg_ot_cost
-    xx = solve(x, x, a, a, eps, symmetric=True, **kw).reg_ot_cost
-    yy = solve(y, y, b, b, eps, symmetric=True, **kw).reg_ot_cost
+    xy = solve(x, y, a, b, eps, **kw)
+    xx = solve(x, x, a, a, eps, symmetric=True, **kw)
+    yy = solve(y, y, b, b, eps, symmetric=True, **kw)
     # ott adds eps/2 (sum a - sum b)^2, zero for balanced problems (kept for parity).
     mass = 0.5 * jax.lax.stop_gradient(eps) * jnp.square(jnp.sum(a) - jnp.sum(b))
-    return xy - 0.5 * (xx + yy) + mass
+    error = jax.lax.stop_gradient(jnp.maximum(jnp.maximum(xy.error, xx.error), yy.error))
+    return xy.reg_ot_cost - 0.5 * (xx.reg_ot_cost + yy.reg_ot_cost) + mass, error
 
 
 @register(_FAMILY, reference="ott.tools.sinkhorn_divergence.sinkdiv (PointCloud)")
@@ -449,8 +474,9 @@ def sinkhorn_divergence(
     """
     contracts.bounded(epsilon, "epsilon", gt=0)
     xs, ys, wa, wb, eps = _problem(x, y, a, b, epsilon, cost)
-    loss = batched_divergence(
+    loss, error = batched_divergence(
         xs, ys, wa, wb, eps, cost=cost, max_iterations=max_iterations, tolerance=tolerance,
         implicit_diff=implicit_diff, batch_ndim=xs.ndim - 2,
     )
+    warn_unconverged(error, tolerance, max_iterations)
     return reduce(loss, reduction, weights=weights, where=where)
