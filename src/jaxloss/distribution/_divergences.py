@@ -6,9 +6,11 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._src import contracts
-from .._src.numerics import upcast
+from .._src.contracts import function_name
+from .._src.numerics import is_traced, upcast
 from .._src.reduce import reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
@@ -16,6 +18,8 @@ from .._src.types import ArrayLike, Reduction
 __all__ = ["js_divergence", "kl_divergence"]
 
 _FAMILY = "distribution"
+# How far from 0 a row's logsumexp of log_predictions may be (half precision, renormalised inputs).
+_LOG_NORMALISED = 1e-2
 
 
 def _xlogy_over(p: jax.Array, log_p: jax.Array, log_q: jax.Array, support: jax.Array) -> jax.Array:
@@ -24,6 +28,24 @@ def _xlogy_over(p: jax.Array, log_p: jax.Array, log_q: jax.Array, support: jax.A
     lp = jnp.where(support, log_p, 0.0)
     lq = jnp.where(support, log_q, 0.0)
     return jnp.where(support, jnp.where(support, p, 0.0) * (lp - lq), 0.0)
+
+
+def _check_log_probabilities(log_q: jax.Array, axis: int) -> None:
+    """Concrete ``log_q`` rows must log-sum-exp to 0 (within 1e-2): logits or probabilities passed
+    by mistake give a plausible wrong value otherwise. Rows with NaN are left to NaN-in-NaN-out."""
+    if is_traced(log_q) or log_q.size == 0:
+        return
+    v = np.asarray(log_q, np.float64)
+    with np.errstate(all="ignore"):
+        top = np.max(v, axis=axis, keepdims=True)
+        lse = np.squeeze(top, axis) + np.log(np.sum(np.exp(v - np.where(np.isfinite(top), top, 0.0)), axis=axis))
+    off = np.abs(np.where(np.isnan(lse), 0.0, lse))
+    if np.any(off > _LOG_NORMALISED):
+        worst = lse.flat[int(np.argmax(off))]
+        raise ValueError(
+            f"{function_name()}: log_predictions must be log-probabilities (each row log-sum-exps to 0), "
+            f"found a row with logsumexp {worst:.3g}; pass jax.nn.log_softmax(logits) or jnp.log(probabilities)"
+        )
 
 
 @register(_FAMILY, reference="torch.nn.functional.kl_div / optax.losses.kl_divergence", aliases=("kl_div",))
@@ -46,6 +68,11 @@ def kl_divergence(
     torch's ``reduction="none"`` summed over ``axis``); ``"mean"`` averages
     over examples, torch's ``"batchmean"`` for 2-D inputs (torch's ``"mean"``
     additionally divides by the number of classes).
+
+    Eagerly, ``log_predictions`` whose rows do not log-sum-exp to 0 (within 1e-2)
+    raise ``ValueError``: logits or probabilities passed by mistake give a
+    plausible wrong value (about -1.5 for logits). Under ``jit`` this is not
+    checked (torch's ``kl_div`` never checks).
 
     Args:
       log_predictions: ``[..., C, ...]`` log-probabilities ``log q``.
@@ -74,6 +101,7 @@ def kl_divergence(
     contracts.same_shape(log_predictions=log_predictions, targets=targets)
     ax = contracts.axis_index(axis, jnp.ndim(log_predictions), "log_predictions")
     lq, t = upcast(log_predictions, targets)
+    _check_log_probabilities(lq, ax)
     if log_targets:
         support = t != -jnp.inf  # NaN stays in the support (NaN in, NaN out)
         lp = jnp.where(support, t, 0.0)
