@@ -92,6 +92,8 @@ OTHERS = {
     "semi_hard_negatives": "jaxloss.semi_hard_negatives(distances, labels, margin=0.2)",
     "triplet_margin_mask": 'mask3: jax.Array = jaxloss.triplet_margin_mask(distances, labels, type_of_triplets="hard")',
     "smooth_labels": "jaxloss.smooth_labels(labels, 0.1, num_classes=3)",
+    "sub_center_outliers": "outliers: tuple[jax.Array, jax.Array] = jaxloss.sub_center_outliers("
+    "x, jnp.zeros((x.shape[1], 6)), labels, sub_centers=2)",
 }
 
 

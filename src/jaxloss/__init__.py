@@ -92,7 +92,9 @@ from .embedding import generalized_lifted_structure_loss as generalized_lifted_s
 from .embedding import global_orthogonal_regularization as global_orthogonal_regularization
 from .embedding import hard_pairs as hard_pairs
 from .embedding import infonce_loss as infonce_loss
+from .embedding import large_margin_softmax_loss as large_margin_softmax_loss
 from .embedding import lifted_structure_loss as lifted_structure_loss
+from .embedding import margin_loss as margin_loss
 from .embedding import margin_mse_loss as margin_mse_loss
 from .embedding import margin_ranking_loss as margin_ranking_loss
 from .embedding import multi_similarity_loss as multi_similarity_loss
@@ -100,12 +102,18 @@ from .embedding import multi_similarity_pairs as multi_similarity_pairs
 from .embedding import multiple_negatives_ranking_loss as multiple_negatives_ranking_loss
 from .embedding import nca_loss as nca_loss
 from .embedding import negative_mask as negative_mask
+from .embedding import npairs_loss as npairs_loss
 from .embedding import ntxent as ntxent
 from .embedding import online_contrastive_loss as online_contrastive_loss
 from .embedding import pair_margin_pairs as pair_margin_pairs
 from .embedding import pairwise_distances as pairwise_distances
 from .embedding import positive_mask as positive_mask
+from .embedding import proxy_anchor_loss as proxy_anchor_loss
 from .embedding import semi_hard_negatives as semi_hard_negatives
+from .embedding import soft_triple_loss as soft_triple_loss
+from .embedding import sphereface_loss as sphereface_loss
+from .embedding import sub_center_arcface_loss as sub_center_arcface_loss
+from .embedding import sub_center_outliers as sub_center_outliers
 from .embedding import supervised_contrastive_loss as supervised_contrastive_loss
 from .embedding import triplet_loss as triplet_loss
 from .embedding import triplet_margin_loss as triplet_margin_loss
@@ -214,6 +222,7 @@ __all__ = [
     "kmeans_loss",
     "l1_regularization",
     "l2_regularization",
+    "large_margin_softmax_loss",
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",
     "lifted_structure_loss",
@@ -222,6 +231,7 @@ __all__ = [
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
     "mae",
+    "margin_loss",
     "margin_mse_loss",
     "margin_ranking_loss",
     "mean_bias_error",
@@ -236,6 +246,7 @@ __all__ = [
     "nca_loss",
     "negative_mask",
     "nonsaturating_generator_loss",
+    "npairs_loss",
     "ntxent",
     "online_contrastive_loss",
     "pair_margin_pairs",
@@ -251,6 +262,7 @@ __all__ = [
     "poly_loss",
     "positive_mask",
     "prior_matching_loss",
+    "proxy_anchor_loss",
     "quantile_loss",
     "r1_penalty",
     "relativistic_average_discriminator_loss",
@@ -264,14 +276,18 @@ __all__ = [
     "sliced_wasserstein",
     "smooth_l1_loss",
     "smooth_labels",
+    "soft_triple_loss",
     "softmax_cross_entropy",
     "softmax_focal_loss",
     "softmax_ranking_loss",
     "sparsemax_loss",
     "spectral_clustering_loss",
+    "sphereface_loss",
     "squared_error",
     "squared_hinge_loss",
     "style_loss",
+    "sub_center_arcface_loss",
+    "sub_center_outliers",
     "supervised_contrastive_loss",
     "total_variation_loss",
     "trades_loss",

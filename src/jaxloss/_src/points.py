@@ -8,7 +8,7 @@ independent problems, solved one by one under :func:`batched`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +17,8 @@ from . import contracts
 from .contracts import function_name
 from .numerics import compute_dtype, upcast
 from .types import ArrayLike
+
+T = TypeVar("T")
 
 
 class Points(NamedTuple):
@@ -86,7 +88,7 @@ def point_clouds(
     return Points(xs, ys, wa, wb)
 
 
-def batched(fn: Callable[..., jax.Array], *arrays: jax.Array, batch_ndim: int) -> jax.Array:
+def batched(fn: Callable[..., T], *arrays: jax.Array, batch_ndim: int) -> T:
     """Applies ``fn`` to arrays with ``batch_ndim`` leading batch dimensions via ``vmap``."""
     for _ in range(batch_ndim):
         fn = jax.vmap(fn)

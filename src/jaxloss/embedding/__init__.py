@@ -6,6 +6,8 @@ from ._heads import arcface_loss as arcface_loss
 from ._heads import center_loss as center_loss
 from ._heads import cosface_loss as cosface_loss
 from ._heads import curricularface_loss as curricularface_loss
+from ._heads import sub_center_arcface_loss as sub_center_arcface_loss
+from ._heads import sub_center_outliers as sub_center_outliers
 from ._mining import batch_all_triplet_mask as batch_all_triplet_mask
 from ._mining import batch_hard_triplets as batch_hard_triplets
 from ._mining import gather_batch as gather_batch
@@ -17,6 +19,8 @@ from ._mining import pairwise_distances as pairwise_distances
 from ._mining import positive_mask as positive_mask
 from ._mining import semi_hard_negatives as semi_hard_negatives
 from ._mining import triplet_margin_mask as triplet_margin_mask
+from ._multiplicative import large_margin_softmax_loss as large_margin_softmax_loss
+from ._multiplicative import sphereface_loss as sphereface_loss
 from ._neighbourhood import angular_loss as angular_loss
 from ._neighbourhood import nca_loss as nca_loss
 from ._neighbourhood import tuplet_margin_loss as tuplet_margin_loss
@@ -26,6 +30,10 @@ from ._pairs import cosine_embedding_loss as cosine_embedding_loss
 from ._pairs import margin_ranking_loss as margin_ranking_loss
 from ._pairs import triplet_loss as triplet_loss
 from ._pairs import triplet_margin_loss as triplet_margin_loss
+from ._proxies import margin_loss as margin_loss
+from ._proxies import npairs_loss as npairs_loss
+from ._proxies import proxy_anchor_loss as proxy_anchor_loss
+from ._proxies import soft_triple_loss as soft_triple_loss
 from ._sentence import angle_loss as angle_loss
 from ._sentence import contrastive_loss_from_distances as contrastive_loss_from_distances
 from ._sentence import cosent_loss as cosent_loss
@@ -65,7 +73,9 @@ __all__ = [
     "global_orthogonal_regularization",
     "hard_pairs",
     "infonce_loss",
+    "large_margin_softmax_loss",
     "lifted_structure_loss",
+    "margin_loss",
     "margin_mse_loss",
     "margin_ranking_loss",
     "multi_similarity_loss",
@@ -73,12 +83,18 @@ __all__ = [
     "multiple_negatives_ranking_loss",
     "nca_loss",
     "negative_mask",
+    "npairs_loss",
     "ntxent",
     "online_contrastive_loss",
     "pair_margin_pairs",
     "pairwise_distances",
     "positive_mask",
+    "proxy_anchor_loss",
     "semi_hard_negatives",
+    "soft_triple_loss",
+    "sphereface_loss",
+    "sub_center_arcface_loss",
+    "sub_center_outliers",
     "supervised_contrastive_loss",
     "triplet_loss",
     "triplet_margin_loss",
