@@ -387,7 +387,7 @@ def test_registry_and_solver_export():
     names = jaxloss.available("distribution")
     assert set(names) == {
         "kl_divergence", "js_divergence", "wasserstein_1d", "sinkhorn_divergence",
-        "sliced_wasserstein", "mmd_loss",
+        "sliced_wasserstein", "mmd_loss", "generalized_kl_divergence",
     }
     assert jaxloss.sinkhorn is sinkhorn and "sinkhorn" not in names
     assert jaxloss.get("kl_div") is kl_divergence

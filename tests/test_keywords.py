@@ -17,7 +17,7 @@ CASES = [
     (jaxloss.softmax_cross_entropy, (X, Y), {"weight": jnp.ones(3)},
      "softmax_cross_entropy\\(\\) got an unexpected keyword argument 'weight'; use class_weights= or weights="),
     (jaxloss.softmax_cross_entropy, (X, Y), {"size_average": True}, "'size_average'; use reduction="),
-    (jaxloss.softmax_cross_entropy, (X, Y), {"from_logits": False}, "this loss takes logits"),
+    (jaxloss.softmax_cross_entropy, (X, Y), {"from_logits": False}, "the input kind is fixed per loss and named by its first argument"),
     (jaxloss.softmax_cross_entropy, (X, Y), {"epsilon": 0.1}, "'epsilon'; use label_smoothing="),
     (jaxloss.softmax_cross_entropy, (X, Y), {"lable_smoothing": 0.1}, "did you mean label_smoothing=\\?"),
     (jaxloss.huber_loss, (X, X), {"weight": X}, "huber_loss\\(\\) got an unexpected keyword argument 'weight'; use weights="),

@@ -47,10 +47,17 @@ from .adversarial import relativistic_average_generator_loss as relativistic_ave
 from .adversarial import trades_loss as trades_loss
 from .adversarial import wasserstein_discriminator_loss as wasserstein_discriminator_loss
 from .adversarial import wasserstein_generator_loss as wasserstein_generator_loss
+from .classification import binary_cross_entropy as binary_cross_entropy
+from .classification import categorical_cross_entropy as categorical_cross_entropy
 from .classification import class_balanced_weights as class_balanced_weights
+from .classification import crammer_singer_hinge_loss as crammer_singer_hinge_loss
 from .classification import ctc_loss as ctc_loss
+from .classification import generalized_cross_entropy as generalized_cross_entropy
+from .classification import hinge_embedding_loss as hinge_embedding_loss
 from .classification import hinge_loss as hinge_loss
 from .classification import multiclass_hinge_loss as multiclass_hinge_loss
+from .classification import multilabel_margin_loss as multilabel_margin_loss
+from .classification import nll_loss as nll_loss
 from .classification import perceptron_loss as perceptron_loss
 from .classification import poly1_cross_entropy as poly1_cross_entropy
 from .classification import poly_loss as poly_loss
@@ -64,6 +71,8 @@ from .classification import squared_hinge_loss as squared_hinge_loss
 from .clustering import kmeans_loss as kmeans_loss
 from .clustering import spectral_clustering_loss as spectral_clustering_loss
 from .distribution import SinkhornOutput as SinkhornOutput
+from .distribution import convex_kl_divergence as convex_kl_divergence
+from .distribution import generalized_kl_divergence as generalized_kl_divergence
 from .distribution import js_divergence as js_divergence
 from .distribution import kl_divergence as kl_divergence
 from .distribution import mmd_loss as mmd_loss
@@ -141,17 +150,21 @@ from .ranking import pairwise_hinge_loss as pairwise_hinge_loss
 from .ranking import pairwise_logistic_loss as pairwise_logistic_loss
 from .ranking import softmax_ranking_loss as softmax_ranking_loss
 from .regression import absolute_error as absolute_error
+from .regression import absolute_percentage_error as absolute_percentage_error
 from .regression import gaussian_nll_loss as gaussian_nll_loss
 from .regression import huber_loss as huber_loss
 from .regression import log_cosh as log_cosh
 from .regression import mae as mae
+from .regression import mape as mape
 from .regression import mean_bias_error as mean_bias_error
 from .regression import mse as mse
+from .regression import msle as msle
 from .regression import poisson_nll_loss as poisson_nll_loss
 from .regression import quantile_loss as quantile_loss
 from .regression import robust_loss as robust_loss
 from .regression import smooth_l1_loss as smooth_l1_loss
 from .regression import squared_error as squared_error
+from .regression import squared_logarithmic_error as squared_logarithmic_error
 from .regression import wing_loss as wing_loss
 from .segmentation import dice_loss as dice_loss
 from .segmentation import focal_tversky_loss as focal_tversky_loss
@@ -169,6 +182,7 @@ __all__ = [
     "LossInfo",
     "SinkhornOutput",
     "absolute_error",
+    "absolute_percentage_error",
     "adversarial_loss",
     "aliases",
     "angle_loss",
@@ -179,17 +193,21 @@ __all__ = [
     "batch_all_triplet_mask",
     "batch_contrastive_loss",
     "batch_hard_triplets",
+    "binary_cross_entropy",
     "bpr_loss",
+    "categorical_cross_entropy",
     "center_loss",
     "checked",
     "circle_loss",
     "class_balanced_weights",
     "contrastive_loss",
     "contrastive_loss_from_distances",
+    "convex_kl_divergence",
     "cosent_loss",
     "cosface_loss",
     "cosine_embedding_loss",
     "cosine_similarity_loss",
+    "crammer_singer_hinge_loss",
     "ctc_loss",
     "curricularface_loss",
     "default_chunk_size",
@@ -202,7 +220,9 @@ __all__ = [
     "gather_batch",
     "gaussian_nll_loss",
     "ge2e_loss",
+    "generalized_cross_entropy",
     "generalized_dice_loss",
+    "generalized_kl_divergence",
     "generalized_lifted_structure_loss",
     "get",
     "global_orthogonal_regularization",
@@ -211,6 +231,7 @@ __all__ = [
     "gram_matrix",
     "hard_pairs",
     "hinge_discriminator_loss",
+    "hinge_embedding_loss",
     "hinge_generator_loss",
     "hinge_loss",
     "huber_loss",
@@ -231,6 +252,7 @@ __all__ = [
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
     "mae",
+    "mape",
     "margin_loss",
     "margin_mse_loss",
     "margin_ranking_loss",
@@ -239,12 +261,15 @@ __all__ = [
     "minimax_generator_loss",
     "mmd_loss",
     "mse",
+    "msle",
     "multi_similarity_loss",
     "multi_similarity_pairs",
     "multiclass_hinge_loss",
+    "multilabel_margin_loss",
     "multiple_negatives_ranking_loss",
     "nca_loss",
     "negative_mask",
+    "nll_loss",
     "nonsaturating_generator_loss",
     "npairs_loss",
     "ntxent",
@@ -285,6 +310,7 @@ __all__ = [
     "sphereface_loss",
     "squared_error",
     "squared_hinge_loss",
+    "squared_logarithmic_error",
     "style_loss",
     "sub_center_arcface_loss",
     "sub_center_outliers",

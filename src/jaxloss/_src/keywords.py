@@ -22,7 +22,9 @@ FOREIGN: dict[str, tuple[tuple[str, ...], str]] = {
     "smooth_nr": (("smooth_numerator",), "MONAI smooth_nr"),
     "smooth_dr": (("smooth_denominator",), "MONAI smooth_dr"),
     "distance": (("metric", "similarity"), 'PML distances are metric="euclidean" | "cosine" | ... or a callable'),
-    "from_logits": ((), "this loss takes logits (from_logits=True), not probabilities"),
+    "from_logits": ((), "the input kind is fixed per loss and named by its first argument (logits, "
+                        "probabilities, log_probs): e.g. softmax_cross_entropy takes logits, "
+                        "categorical_cross_entropy probabilities"),
     "use_softmax": (("activation",), 'MONAI use_softmax=True is activation="softmax"'),
     "ignore_label": (("ignore_index",), "the padding label value"),
     "smoothing": (("label_smoothing",), ""),

@@ -4,6 +4,8 @@
 
 from ._divergences import js_divergence as js_divergence
 from ._divergences import kl_divergence as kl_divergence
+from ._generalized_kl import convex_kl_divergence as convex_kl_divergence
+from ._generalized_kl import generalized_kl_divergence as generalized_kl_divergence
 from ._mmd import mmd_loss as mmd_loss
 from ._sinkhorn import SinkhornOutput as SinkhornOutput
 from ._sinkhorn import sinkhorn as sinkhorn
@@ -13,6 +15,8 @@ from ._wasserstein import wasserstein_1d as wasserstein_1d
 
 __all__ = [
     "SinkhornOutput",
+    "convex_kl_divergence",
+    "generalized_kl_divergence",
     "js_divergence",
     "kl_divergence",
     "mmd_loss",
