@@ -26,6 +26,8 @@ FAMILIES = {
     "classification": "Classification losses: cross-entropy, focal, PolyLoss, margin losses, sparsemax, CTC.",
     "embedding": "Embedding / metric-learning losses (pairs, triplets, contrastive, angular-margin heads) and mining.",
     "segmentation": "Segmentation losses: Dice, Jaccard, Tversky, focal Tversky, Lovász.",
+    "detection": "Detection losses: IoU-based box regression (GIoU, DIoU, CIoU) over matched box pairs.",
+    "registration": "Image-registration losses: deformation regularisers and image similarity.",
     "distribution": "Distribution losses: divergences, Wasserstein, Sinkhorn, MMD.",
     "ranking": "Learning-to-rank losses (rax semantics).",
     "clustering": "Clustering losses: k-means, spectral.",

@@ -12,6 +12,7 @@ looks one up by name or alias.
 from . import adversarial as adversarial
 from . import classification as classification
 from . import clustering as clustering
+from . import detection as detection
 from . import distribution as distribution
 from . import embedding as embedding
 from . import fused as fused
@@ -20,6 +21,7 @@ from . import mining as mining
 from . import multitask as multitask
 from . import perceptual as perceptual
 from . import ranking as ranking
+from . import registration as registration
 from . import regression as regression
 from . import segmentation as segmentation
 from ._src.checked import checked as checked
@@ -70,6 +72,9 @@ from .classification import sparsemax_loss as sparsemax_loss
 from .classification import squared_hinge_loss as squared_hinge_loss
 from .clustering import kmeans_loss as kmeans_loss
 from .clustering import spectral_clustering_loss as spectral_clustering_loss
+from .detection import complete_box_iou_loss as complete_box_iou_loss
+from .detection import distance_box_iou_loss as distance_box_iou_loss
+from .detection import generalized_box_iou_loss as generalized_box_iou_loss
 from .distribution import SinkhornOutput as SinkhornOutput
 from .distribution import convex_kl_divergence as convex_kl_divergence
 from .distribution import generalized_kl_divergence as generalized_kl_divergence
@@ -149,6 +154,12 @@ from .ranking import listmle_loss as listmle_loss
 from .ranking import pairwise_hinge_loss as pairwise_hinge_loss
 from .ranking import pairwise_logistic_loss as pairwise_logistic_loss
 from .ranking import softmax_ranking_loss as softmax_ranking_loss
+from .registration import bending_energy_loss as bending_energy_loss
+from .registration import diffusion_loss as diffusion_loss
+from .registration import global_mutual_information_loss as global_mutual_information_loss
+from .registration import (
+    local_normalized_cross_correlation_loss as local_normalized_cross_correlation_loss,
+)
 from .regression import absolute_error as absolute_error
 from .regression import absolute_percentage_error as absolute_percentage_error
 from .regression import gaussian_nll_loss as gaussian_nll_loss
@@ -175,7 +186,7 @@ from .segmentation import lovasz_softmax_loss as lovasz_softmax_loss
 from .segmentation import tversky_loss as tversky_loss
 
 __version__ = "0.1.0"
-FAMILIES = (regression, classification, embedding, segmentation, distribution, ranking, clustering, adversarial, perceptual, multitask, llm)
+FAMILIES = (regression, classification, embedding, segmentation, detection, registration, distribution, ranking, clustering, adversarial, perceptual, multitask, llm)
 
 __all__ = [
     "FAMILIES",
@@ -193,6 +204,7 @@ __all__ = [
     "batch_all_triplet_mask",
     "batch_contrastive_loss",
     "batch_hard_triplets",
+    "bending_energy_loss",
     "binary_cross_entropy",
     "bpr_loss",
     "categorical_cross_entropy",
@@ -200,6 +212,7 @@ __all__ = [
     "checked",
     "circle_loss",
     "class_balanced_weights",
+    "complete_box_iou_loss",
     "contrastive_loss",
     "contrastive_loss_from_distances",
     "convex_kl_divergence",
@@ -212,6 +225,8 @@ __all__ = [
     "curricularface_loss",
     "default_chunk_size",
     "dice_loss",
+    "diffusion_loss",
+    "distance_box_iou_loss",
     "dynamic_weight_average",
     "elastic_net",
     "fgsm_perturbation",
@@ -220,11 +235,13 @@ __all__ = [
     "gather_batch",
     "gaussian_nll_loss",
     "ge2e_loss",
+    "generalized_box_iou_loss",
     "generalized_cross_entropy",
     "generalized_dice_loss",
     "generalized_kl_divergence",
     "generalized_lifted_structure_loss",
     "get",
+    "global_mutual_information_loss",
     "global_orthogonal_regularization",
     "gradient_penalty",
     "gradnorm_loss",
@@ -248,6 +265,7 @@ __all__ = [
     "least_squares_generator_loss",
     "lifted_structure_loss",
     "listmle_loss",
+    "local_normalized_cross_correlation_loss",
     "log_cosh",
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
