@@ -28,6 +28,11 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if any(fnmatch.fnmatch(item.path.name, pattern) for pattern in SEPARATE):
             item.add_marker(pytest.mark.separate)
+        # The registry-wide sweeps of one loss share compiled functions (specs.compiled, ...):
+        # with ``-n --dist loadgroup`` they run on one worker, which compiles them once.
+        name = getattr(item, "callspec", None) and item.callspec.params.get("name")
+        if isinstance(name, str):
+            item.add_marker(pytest.mark.xdist_group(name))
 
 
 @pytest.fixture

@@ -77,9 +77,13 @@ from .detection import distance_box_iou_loss as distance_box_iou_loss
 from .detection import generalized_box_iou_loss as generalized_box_iou_loss
 from .distribution import SinkhornOutput as SinkhornOutput
 from .distribution import convex_kl_divergence as convex_kl_divergence
+from .distribution import empirical_gaussian_wasserstein as empirical_gaussian_wasserstein
+from .distribution import energy_distance as energy_distance
+from .distribution import gaussian_wasserstein as gaussian_wasserstein
 from .distribution import generalized_kl_divergence as generalized_kl_divergence
 from .distribution import js_divergence as js_divergence
 from .distribution import kl_divergence as kl_divergence
+from .distribution import max_sliced_wasserstein as max_sliced_wasserstein
 from .distribution import mmd_loss as mmd_loss
 from .distribution import sinkhorn as sinkhorn
 from .distribution import sinkhorn_divergence as sinkhorn_divergence
@@ -229,11 +233,14 @@ __all__ = [
     "distance_box_iou_loss",
     "dynamic_weight_average",
     "elastic_net",
+    "empirical_gaussian_wasserstein",
+    "energy_distance",
     "fgsm_perturbation",
     "focal_tversky_loss",
     "fused_linear_cross_entropy",
     "gather_batch",
     "gaussian_nll_loss",
+    "gaussian_wasserstein",
     "ge2e_loss",
     "generalized_box_iou_loss",
     "generalized_cross_entropy",
@@ -274,6 +281,7 @@ __all__ = [
     "margin_loss",
     "margin_mse_loss",
     "margin_ranking_loss",
+    "max_sliced_wasserstein",
     "mean_bias_error",
     "minimax_discriminator_loss",
     "minimax_generator_loss",

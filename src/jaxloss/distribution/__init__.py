@@ -4,21 +4,29 @@
 
 from ._divergences import js_divergence as js_divergence
 from ._divergences import kl_divergence as kl_divergence
+from ._energy import energy_distance as energy_distance
+from ._gaussian import empirical_gaussian_wasserstein as empirical_gaussian_wasserstein
+from ._gaussian import gaussian_wasserstein as gaussian_wasserstein
 from ._generalized_kl import convex_kl_divergence as convex_kl_divergence
 from ._generalized_kl import generalized_kl_divergence as generalized_kl_divergence
 from ._mmd import mmd_loss as mmd_loss
 from ._sinkhorn import SinkhornOutput as SinkhornOutput
 from ._sinkhorn import sinkhorn as sinkhorn
 from ._sinkhorn import sinkhorn_divergence as sinkhorn_divergence
+from ._sliced_max import max_sliced_wasserstein as max_sliced_wasserstein
 from ._wasserstein import sliced_wasserstein as sliced_wasserstein
 from ._wasserstein import wasserstein_1d as wasserstein_1d
 
 __all__ = [
     "SinkhornOutput",
     "convex_kl_divergence",
+    "empirical_gaussian_wasserstein",
+    "energy_distance",
+    "gaussian_wasserstein",
     "generalized_kl_divergence",
     "js_divergence",
     "kl_divergence",
+    "max_sliced_wasserstein",
     "mmd_loss",
     "sinkhorn",
     "sinkhorn_divergence",
