@@ -25,6 +25,7 @@ FAMILIES = {
     "regression": "Regression losses: elementwise residual losses and likelihoods, over pytrees.",
     "classification": "Classification losses: cross-entropy, focal, PolyLoss, margin losses, sparsemax, CTC.",
     "embedding": "Embedding / metric-learning losses (pairs, triplets, contrastive, angular-margin heads) and mining.",
+    "self_supervised": "Self-supervised and multimodal losses: SigLIP, VICReg, Barlow Twins, KoLeo.",
     "segmentation": "Segmentation losses: Dice, Jaccard, Tversky, focal Tversky, Lovász.",
     "detection": "Detection losses: IoU-based box regression (GIoU, DIoU, CIoU) over matched box pairs.",
     "registration": "Image-registration losses: deformation regularisers and image similarity.",

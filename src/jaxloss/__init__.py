@@ -24,6 +24,7 @@ from . import ranking as ranking
 from . import registration as registration
 from . import regression as regression
 from . import segmentation as segmentation
+from . import self_supervised as self_supervised
 from ._src.checked import checked as checked
 from ._src.registry import LossInfo as LossInfo
 from ._src.registry import aliases as aliases
@@ -188,9 +189,13 @@ from .segmentation import jaccard_loss as jaccard_loss
 from .segmentation import lovasz_hinge_loss as lovasz_hinge_loss
 from .segmentation import lovasz_softmax_loss as lovasz_softmax_loss
 from .segmentation import tversky_loss as tversky_loss
+from .self_supervised import barlow_twins_loss as barlow_twins_loss
+from .self_supervised import koleo_loss as koleo_loss
+from .self_supervised import siglip_loss as siglip_loss
+from .self_supervised import vicreg_loss as vicreg_loss
 
 __version__ = "0.1.0"
-FAMILIES = (regression, classification, embedding, segmentation, detection, registration, distribution, ranking, clustering, adversarial, perceptual, multitask, llm)
+FAMILIES = (regression, classification, embedding, self_supervised, segmentation, detection, registration, distribution, ranking, clustering, adversarial, perceptual, multitask, llm)
 
 __all__ = [
     "FAMILIES",
@@ -205,6 +210,7 @@ __all__ = [
     "approx_ndcg_loss",
     "arcface_loss",
     "available",
+    "barlow_twins_loss",
     "batch_all_triplet_mask",
     "batch_contrastive_loss",
     "batch_hard_triplets",
@@ -265,6 +271,7 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kmeans_loss",
+    "koleo_loss",
     "l1_regularization",
     "l2_regularization",
     "large_margin_softmax_loss",
@@ -320,6 +327,7 @@ __all__ = [
     "relativistic_average_generator_loss",
     "robust_loss",
     "semi_hard_negatives",
+    "siglip_loss",
     "sigmoid_binary_cross_entropy",
     "sigmoid_focal_loss",
     "sinkhorn",
@@ -349,6 +357,7 @@ __all__ = [
     "tuplet_margin_loss",
     "tversky_loss",
     "uncertainty_weighting",
+    "vicreg_loss",
     "wasserstein_1d",
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
