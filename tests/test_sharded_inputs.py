@@ -1,7 +1,7 @@
 """Every registered loss on inputs sharded over a data axis (8 emulated CPU devices).
 
-One subprocess (``XLA_FLAGS=--xla_force_host_platform_device_count=8``) runs every
-loss the way its contract spec says. The single-device results (each reduction and
+One subprocess per family (``XLA_FLAGS=--xla_force_host_platform_device_count=8``) runs
+every loss the way its contract spec says. The single-device results (each reduction and
 the gradient of the ``"mean"`` w.r.t. ``spec.diff``) are compared with the same ``jit``-ed program on inputs placed with a
 ``NamedSharding``: axis 0 of every array argument whose leading dimension is
 divisible by the mesh size is sharded over ``"d"``, the others (per-class weights,
@@ -29,6 +29,8 @@ import textwrap
 import pytest
 from multidevice import run_on_eight_devices
 from specs import all_specs
+
+import jaxloss
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -178,8 +180,16 @@ def _script(only: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> str:
     return header + textwrap.dedent(BODY)
 
 
-def test_every_loss_on_sharded_inputs_equals_single_device():
-    run_on_eight_devices(_script(skip=tuple(KNOWN_DEFECTS)))
+# One subprocess per family: bounded time each, and they spread over the xdist workers.
+BY_FAMILY: dict[str, tuple[str, ...]] = {}
+for _name in sorted(set(jaxloss.available()) - set(KNOWN_DEFECTS)):
+    BY_FAMILY.setdefault(jaxloss.info(_name).family, ())
+    BY_FAMILY[jaxloss.info(_name).family] += (_name,)
+
+
+@pytest.mark.parametrize("family", sorted(BY_FAMILY))
+def test_every_loss_on_sharded_inputs_equals_single_device(family):
+    run_on_eight_devices(_script(only=BY_FAMILY[family]))
 
 
 @pytest.mark.parametrize(
