@@ -9,6 +9,8 @@ shared with the hostile-input and property tests).
 
 from __future__ import annotations
 
+import os
+import zlib
 from typing import Any
 
 import jax
@@ -69,19 +71,31 @@ def test_exported_flat_and_in_family(name):
     assert getattr(family, name) is fn
 
 
+# Eager op-by-op dispatch compiles every primitive for the spec's shapes (about 1-5 s per loss
+# on 2 cores, a third of the registry sweeps). test_hostile calls every loss eagerly on its probes;
+# the eager == jit comparison runs on a fixed quarter of the registry (by name hash), or on all
+# of it with JAXLOSS_ALL_EAGER=1.
+EAGER = set(NAMES) if os.environ.get("JAXLOSS_ALL_EAGER") else {n for n in NAMES if zlib.crc32(n.encode()) % 4 == 0}
+
+
+def test_the_eager_sample_is_a_quarter_of_the_registry():
+    assert len(NAMES) // 8 <= len(EAGER) <= len(NAMES) // 2 or len(EAGER) == len(NAMES)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_jit_equals_eager(name):
     spec = SPECS[name]
     args = spec.make(np.random.default_rng(1))
-    # Eager op-by-op dispatch is the slow half: one reduction eagerly (the others are the same
-    # trace up to the final reduce, checked against "none" in test_properties), every one jitted.
+    # One reduction eagerly (the others are the same trace up to the final reduce, checked
+    # against "none" in test_properties), every one jitted.
     reduction = "none" if "none" in spec.reductions else spec.reductions[0]
-    eager = _call(name, args, reduction)
-    _assert_all_finite(eager, f"{name} ({reduction})")
+    eager = _call(name, args, reduction) if name in EAGER else None
+    if eager is not None:
+        _assert_all_finite(eager, f"{name} ({reduction})")
     for r in spec.reductions:
         jitted = jit_call(name, args, r)  # callables (models, critics) stay static
         _assert_all_finite(jitted, f"{name} ({r}, jit)")
-        if r == reduction:
+        if r == reduction and eager is not None:
             for e, j in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted)):
                 np.testing.assert_allclose(e, j, rtol=2e-5, atol=1e-6, err_msg=f"{name} {reduction}")
 
