@@ -9,8 +9,7 @@ ignores an example in the proxy losses, as in the heads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeAlias, get_args
+from typing import get_args
 
 import jax
 import jax.numpy as jnp
@@ -24,14 +23,14 @@ from .._src.reduce import reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
 from ._heads import angular_head, head_cross_entropy
-from ._mining import DISTANCE_METRICS, DistanceMetric, label_masks, metric_matrix
+from ._mining import DISTANCE_METRICS, label_masks, metric_matrix
 from ._softmax import Similarity
+from ._structure import MetricArg
 
 __all__ = ["margin_loss", "npairs_loss", "proxy_anchor_loss", "soft_triple_loss"]
 
 _FAMILY = "embedding"
 _SIMILARITIES: tuple[Similarity, ...] = get_args(Similarity)
-MetricArg: TypeAlias = DistanceMetric | Callable[[jax.Array, jax.Array], jax.Array]
 
 
 def _similarities(x: jax.Array, w: jax.Array, kind: str, axis: int) -> jax.Array:
