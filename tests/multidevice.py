@@ -23,6 +23,7 @@ rng = np.random.default_rng(0)
 def run_on_eight_devices(body: str) -> None:
     """Runs ``PRELUDE + body``; the script must print ``OK`` on success."""
     script = PRELUDE + textwrap.dedent(body)
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8"
+    env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr

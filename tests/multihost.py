@@ -43,7 +43,8 @@ def free_port() -> int:
 def run_processes(body: str, processes: int = 2, devices: int = 1, timeout: float = 240) -> list[str]:
     """Runs ``PRELUDE + body`` in ``processes`` processes; returns their outputs, asserts each said OK."""
     script = PRELUDE + textwrap.dedent(body)
-    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
+    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=flags)
     address = f"127.0.0.1:{free_port()}"
     procs = [subprocess.Popen([sys.executable, "-c", script, address, str(processes), str(i)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
