@@ -274,6 +274,28 @@ def test_empty_batch_gives_zero_or_a_named_error(name):
         assert np.all(np.asarray(g) == 0.0)
 
 
+@pytest.mark.parametrize("name", [n for n in NAMES if SPECS[n].permuted is not None])
+def test_one_item_batch_is_finite_or_a_named_error(name):
+    """Batch-level losses (an item's term depends on the others: the spec's ``permuted`` law)
+    on a batch of one: a finite value with finite gradients (the documented value, e.g. 0 when
+    no anchor has a positive), or a ``ValueError`` naming the function where the loss needs
+    two items (batch statistics); never NaN or an internal error (issue 19)."""
+    spec = SPECS[name]
+    args = spec.make(np.random.default_rng(0))
+    first = next(a for a in args if _is_array(a) and a.ndim)
+    batch = first.shape[0]
+    one = tuple(a[:1] if _is_array(a) and a.ndim and a.dtype != np.uint32
+                and (a.shape[0] == batch or spec.empty_all) else a for a in args)
+    kind, result = _outcome(name, one)
+    if kind == "error":
+        assert name in result and "(1" in result, result
+        return
+    value, grads = _finite_value_and_grads(name, one)
+    assert np.all(np.isfinite(np.asarray(value))), f"{name}: one-item batch gives {value}"
+    for g in jax.tree.leaves(grads):
+        assert np.all(np.isfinite(np.asarray(g))), f"{name}: one-item batch gives gradient {g}"
+
+
 @pytest.mark.parametrize("name", [n for n in NAMES if SPECS[n].key is not None])
 def test_prng_keys_checked(name):
     spec = SPECS[name]

@@ -23,6 +23,7 @@ CASES = [
     (jaxloss.huber_loss, (X, X), {"weight": X}, "huber_loss\\(\\) got an unexpected keyword argument 'weight'; use weights="),
     (jaxloss.dice_loss, (MAP, LAB), {"softmax": True}, "'softmax'; use activation= \\(MONAI softmax=True is"),
     (jaxloss.dice_loss, (MAP, LAB), {"smooth_nr": 1e-5}, "'smooth_nr'; use smooth_numerator="),
+    (jaxloss.dice_loss, (MAP, LAB), {"squared_pred": True}, "'squared_pred'; use squared= \\(MONAI squared_pred\\)"),
     (jaxloss.dice_loss, (MAP, LAB), {"to_onehot_y": True}, "integer class maps are accepted as they are"),
     (jaxloss.triplet_loss, (X, Y), {"distance": "cosine"}, "'distance'; use metric="),
     (jaxloss.infonce_loss, (X, X), {"scale": 10.0}, "'scale'; use temperature= \\(temperature is 1 / scale\\)"),

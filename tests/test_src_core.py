@@ -96,6 +96,22 @@ def test_class_labels_concrete_raises_traced_gives_nan():
     assert out[0] == 1.0 and np.isnan(out[1])
 
 
+def test_out_of_range_labels_under_jit_give_nan_gradients():
+    """A NaN loss with a finite gradient would let training carry on (issue 19)."""
+    x = jnp.zeros((3, 4))
+    labels = jnp.array([0, 7, 2])
+    grad = jax.jit(jax.grad(lambda x, y, **kw: jaxloss.softmax_cross_entropy(x, y, **kw)))
+    g = np.asarray(grad(x, labels))
+    assert np.all(np.isnan(g[1])) and np.all(np.isfinite(g[[0, 2]]))
+    # where= drops the entry before it is poisoned: no trace in the gradient.
+    masked = np.asarray(grad(x, labels, where=jnp.array([True, False, True])))
+    np.testing.assert_array_equal(masked[1], 0.0)
+    tangent = jax.jit(lambda x, y: jax.jvp(lambda x: jaxloss.softmax_cross_entropy(x, y, reduction="none"), (x,),
+                                            (jnp.ones_like(x),))[1])(x, labels)
+    tangent = np.asarray(tangent)
+    assert np.isnan(tangent[1]) and np.all(np.isfinite(tangent[[0, 2]]))
+
+
 def test_checked_raises_under_jit_for_out_of_range_labels():
     def loss(scores, labels, *, reduction="mean"):
         safe, _, bad = class_labels(labels, scores.shape[-1])

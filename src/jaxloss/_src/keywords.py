@@ -21,6 +21,10 @@ FOREIGN: dict[str, tuple[tuple[str, ...], str]] = {
     "to_onehot_y": ((), "integer class maps are accepted as they are; one-hot maps too"),
     "smooth_nr": (("smooth_numerator",), "MONAI smooth_nr"),
     "smooth_dr": (("smooth_denominator",), "MONAI smooth_dr"),
+    "squared_pred": (("squared",), "MONAI squared_pred"),
+    "ce_weight": (("class_weights",), "per-class weights of the cross-entropy term"),
+    "focal_weight": (("class_weights",), "per-class weights of the focal term"),
+    "lambda_gdl": (("lambda_dice",), "the weight of the Dice term"),
     "distance": (("metric", "similarity"), 'PML distances are metric="euclidean" | "cosine" | ... or a callable'),
     "from_logits": ((), "the input kind is fixed per loss and named by its first argument (logits, "
                         "probabilities, log_probs): e.g. softmax_cross_entropy takes logits, "

@@ -94,7 +94,12 @@ def class_labels(
 
 
 def poison(loss: jax.Array, bad: jax.Array | None) -> jax.Array:
-    """NaN where ``bad`` (out-of-range labels under ``jit``), ``loss`` elsewhere."""
+    """NaN where ``bad`` (out-of-range labels under ``jit``), ``loss`` elsewhere.
+
+    A product rather than a select, so that the gradient is NaN there too (forward and
+    reverse mode): an optimiser step on it fails visibly instead of carrying on with a
+    finite gradient.
+    """
     if bad is None:
         return loss
-    return jnp.where(bad, jnp.asarray(jnp.nan, loss.dtype), loss)
+    return loss * jnp.where(bad, jnp.asarray(jnp.nan, loss.dtype), jnp.asarray(1, loss.dtype))
