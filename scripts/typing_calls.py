@@ -94,10 +94,22 @@ OTHERS = {
     "smooth_labels": "jaxloss.smooth_labels(labels, 0.1, num_classes=3)",
     "sub_center_outliers": "outliers: tuple[jax.Array, jax.Array] = jaxloss.sub_center_outliers("
     "x, jnp.zeros((x.shape[1], 6)), labels, sub_centers=2)",
+    "RunningMoments": "bco_state: jaxloss.RunningMoments = jaxloss.bco_init()",
+    "bco_init": "bco_value, bco_state = jaxloss.bco_loss(x[:, 0], x[:, 1], x[:, 2] > 0, jaxloss.bco_init())",
+    "kto_kl_estimate": "kto_kl: jax.Array = jaxloss.kto_kl_estimate(x[:, 0], x[:, 1], axis_name=None)",
+    "grpo_advantages": "advantages: jax.Array = jaxloss.grpo_advantages(jnp.zeros((4,)), group_size=2)",
+    "fused_linear_logprobs": "logprobs: jax.Array = jaxloss.fused_linear_logprobs(x, jnp.zeros((4, 9)), labels)",
+    "crf_decode": "decoded: tuple[jax.Array, jax.Array] = jaxloss.crf_decode(jnp.zeros((2, 3, 4)), jnp.zeros((4, 4)))",
+    "dino_center_init": "center: jax.Array = jaxloss.dino_center_init(8)",
+    "sinkhorn_knopp": "codes: jax.Array = jaxloss.sinkhorn_knopp(x, epsilon=0.05)",
 }
+# Spec arguments that are state pytrees (NamedTuples): their constructor call.
+STATES = {"RunningMoments": "jaxloss.bco_init()"}
 
 
 def _arg(value: object) -> str:
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return STATES[type(value).__name__]
     if callable(value):
         name = getattr(value, "__name__", "")
         return {"critic": "critic", "model": "model", "features": "features"}.get(name, "scalar_loss")

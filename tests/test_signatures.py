@@ -48,6 +48,8 @@ EPSILON_OK = {
     "poly1_cross_entropy": "the Poly-1 coefficient",
     "adversarial_loss": "the FGSM radius",
     "trades_loss": "the PGD radius",
+    "grpo_loss": "the PPO clip range (TRL GRPOConfig.epsilon)",
+    "swav_loss": "the entropic regularisation of SwAV's Sinkhorn step",
 }
 # Losses whose reduction defaults to "sum" (documented behaviour, kept): loss -> why.
 SUM_DEFAULT = {

@@ -54,6 +54,8 @@ from .classification import binary_cross_entropy as binary_cross_entropy
 from .classification import categorical_cross_entropy as categorical_cross_entropy
 from .classification import class_balanced_weights as class_balanced_weights
 from .classification import crammer_singer_hinge_loss as crammer_singer_hinge_loss
+from .classification import crf_decode as crf_decode
+from .classification import crf_loss as crf_loss
 from .classification import ctc_loss as ctc_loss
 from .classification import generalized_cross_entropy as generalized_cross_entropy
 from .classification import hinge_embedding_loss as hinge_embedding_loss
@@ -138,8 +140,26 @@ from .embedding import triplet_loss as triplet_loss
 from .embedding import triplet_margin_loss as triplet_margin_loss
 from .embedding import triplet_margin_mask as triplet_margin_mask
 from .embedding import tuplet_margin_loss as tuplet_margin_loss
+from .llm import RunningMoments as RunningMoments
+from .llm import bco_init as bco_init
+from .llm import bco_loss as bco_loss
+from .llm import cpo_loss as cpo_loss
 from .llm import default_chunk_size as default_chunk_size
+from .llm import dpo_loss as dpo_loss
 from .llm import fused_linear_cross_entropy as fused_linear_cross_entropy
+from .llm import fused_linear_logprobs as fused_linear_logprobs
+from .llm import generalized_jsd_loss as generalized_jsd_loss
+from .llm import grpo_advantages as grpo_advantages
+from .llm import grpo_loss as grpo_loss
+from .llm import kd_loss as kd_loss
+from .llm import kl_penalty as kl_penalty
+from .llm import kto_kl_estimate as kto_kl_estimate
+from .llm import kto_loss as kto_loss
+from .llm import orpo_loss as orpo_loss
+from .llm import ppo_value_loss as ppo_value_loss
+from .llm import simpo_loss as simpo_loss
+from .llm import skew_kl_loss as skew_kl_loss
+from .llm import tvd_loss as tvd_loss
 from .multitask import dynamic_weight_average as dynamic_weight_average
 from .multitask import elastic_net as elastic_net
 from .multitask import gradnorm_loss as gradnorm_loss
@@ -190,8 +210,14 @@ from .segmentation import lovasz_hinge_loss as lovasz_hinge_loss
 from .segmentation import lovasz_softmax_loss as lovasz_softmax_loss
 from .segmentation import tversky_loss as tversky_loss
 from .self_supervised import barlow_twins_loss as barlow_twins_loss
+from .self_supervised import coca_loss as coca_loss
+from .self_supervised import dino_center_init as dino_center_init
+from .self_supervised import dino_loss as dino_loss
+from .self_supervised import ibot_patch_loss as ibot_patch_loss
 from .self_supervised import koleo_loss as koleo_loss
 from .self_supervised import siglip_loss as siglip_loss
+from .self_supervised import sinkhorn_knopp as sinkhorn_knopp
+from .self_supervised import swav_loss as swav_loss
 from .self_supervised import vicreg_loss as vicreg_loss
 
 __version__ = "0.1.0"
@@ -200,6 +226,7 @@ FAMILIES = (regression, classification, embedding, self_supervised, segmentation
 __all__ = [
     "FAMILIES",
     "LossInfo",
+    "RunningMoments",
     "SinkhornOutput",
     "absolute_error",
     "absolute_percentage_error",
@@ -214,6 +241,8 @@ __all__ = [
     "batch_all_triplet_mask",
     "batch_contrastive_loss",
     "batch_hard_triplets",
+    "bco_init",
+    "bco_loss",
     "bending_energy_loss",
     "binary_cross_entropy",
     "bpr_loss",
@@ -222,6 +251,7 @@ __all__ = [
     "checked",
     "circle_loss",
     "class_balanced_weights",
+    "coca_loss",
     "complete_box_iou_loss",
     "contrastive_loss",
     "contrastive_loss_from_distances",
@@ -230,13 +260,19 @@ __all__ = [
     "cosface_loss",
     "cosine_embedding_loss",
     "cosine_similarity_loss",
+    "cpo_loss",
     "crammer_singer_hinge_loss",
+    "crf_decode",
+    "crf_loss",
     "ctc_loss",
     "curricularface_loss",
     "default_chunk_size",
     "dice_loss",
     "diffusion_loss",
+    "dino_center_init",
+    "dino_loss",
     "distance_box_iou_loss",
+    "dpo_loss",
     "dynamic_weight_average",
     "elastic_net",
     "empirical_gaussian_wasserstein",
@@ -244,6 +280,7 @@ __all__ = [
     "fgsm_perturbation",
     "focal_tversky_loss",
     "fused_linear_cross_entropy",
+    "fused_linear_logprobs",
     "gather_batch",
     "gaussian_nll_loss",
     "gaussian_wasserstein",
@@ -251,6 +288,7 @@ __all__ = [
     "generalized_box_iou_loss",
     "generalized_cross_entropy",
     "generalized_dice_loss",
+    "generalized_jsd_loss",
     "generalized_kl_divergence",
     "generalized_lifted_structure_loss",
     "get",
@@ -259,19 +297,26 @@ __all__ = [
     "gradient_penalty",
     "gradnorm_loss",
     "gram_matrix",
+    "grpo_advantages",
+    "grpo_loss",
     "hard_pairs",
     "hinge_discriminator_loss",
     "hinge_embedding_loss",
     "hinge_generator_loss",
     "hinge_loss",
     "huber_loss",
+    "ibot_patch_loss",
     "info",
     "infonce_loss",
     "jaccard_loss",
     "js_divergence",
+    "kd_loss",
     "kl_divergence",
+    "kl_penalty",
     "kmeans_loss",
     "koleo_loss",
+    "kto_kl_estimate",
+    "kto_loss",
     "l1_regularization",
     "l2_regularization",
     "large_margin_softmax_loss",
@@ -307,6 +352,7 @@ __all__ = [
     "npairs_loss",
     "ntxent",
     "online_contrastive_loss",
+    "orpo_loss",
     "pair_margin_pairs",
     "pairwise_distances",
     "pairwise_hinge_loss",
@@ -319,6 +365,7 @@ __all__ = [
     "poly1_cross_entropy",
     "poly_loss",
     "positive_mask",
+    "ppo_value_loss",
     "prior_matching_loss",
     "proxy_anchor_loss",
     "quantile_loss",
@@ -330,8 +377,11 @@ __all__ = [
     "siglip_loss",
     "sigmoid_binary_cross_entropy",
     "sigmoid_focal_loss",
+    "simpo_loss",
     "sinkhorn",
     "sinkhorn_divergence",
+    "sinkhorn_knopp",
+    "skew_kl_loss",
     "sliced_wasserstein",
     "smooth_l1_loss",
     "smooth_labels",
@@ -349,12 +399,14 @@ __all__ = [
     "sub_center_arcface_loss",
     "sub_center_outliers",
     "supervised_contrastive_loss",
+    "swav_loss",
     "total_variation_loss",
     "trades_loss",
     "triplet_loss",
     "triplet_margin_loss",
     "triplet_margin_mask",
     "tuplet_margin_loss",
+    "tvd_loss",
     "tversky_loss",
     "uncertainty_weighting",
     "vicreg_loss",

@@ -96,10 +96,22 @@ def class_labels(
 def poison(loss: jax.Array, bad: jax.Array | None) -> jax.Array:
     """NaN where ``bad`` (out-of-range labels under ``jit``), ``loss`` elsewhere.
 
-    A product rather than a select, so that the gradient is NaN there too (forward and
-    reverse mode): an optimiser step on it fails visibly instead of carrying on with a
-    finite gradient.
+    The gradient is NaN there too (forward and reverse mode), so an optimiser step on it
+    fails visibly instead of carrying on with a finite gradient.
     """
     if bad is None:
         return loss
-    return loss * jnp.where(bad, jnp.asarray(jnp.nan, loss.dtype), jnp.asarray(1, loss.dtype))
+    shape = jnp.broadcast_shapes(jnp.shape(loss), jnp.shape(bad))
+    return _poison(jnp.broadcast_to(loss, shape), jnp.broadcast_to(bad, shape))
+
+
+@jax.custom_jvp
+def _poison(loss: jax.Array, bad: jax.Array) -> jax.Array:
+    return jnp.where(bad, jnp.asarray(jnp.nan, loss.dtype), loss)
+
+
+@_poison.defjvp
+def _poison_jvp(primals: tuple[jax.Array, jax.Array], tangents: tuple[jax.Array, Any]) -> tuple[jax.Array, jax.Array]:
+    loss, bad = primals
+    # A product (linear in the tangent), not a select: the NaN reaches the inputs' gradient.
+    return _poison(loss, bad), tangents[0] * jnp.where(bad, jnp.asarray(jnp.nan, loss.dtype), 1)

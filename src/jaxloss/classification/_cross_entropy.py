@@ -8,7 +8,7 @@ shape of ``logits``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import jax
 import jax.numpy as jnp
@@ -90,14 +90,62 @@ def _cross_entropy(c: Scores, label_smoothing: Any, class_weights: Any) -> _Cros
 # --------------------------------------------------------------------------- softmax CE
 
 
-@register(_FAMILY, reference="torch.nn.functional.cross_entropy; optax.softmax_cross_entropy",
-          aliases=("cross_entropy",))
+@overload
 def softmax_cross_entropy(
-    logits: ArrayLike, labels: ArrayLike, *, axis: int = -1,
-    label_smoothing: float | ArrayLike = 0.0, class_weights: ArrayLike | Sequence[float] | None = None,
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = ...,
+    label_smoothing: float | ArrayLike = ...,
+    class_weights: ArrayLike | Sequence[float] | None = ...,
+    ignore_index: int | None = ...,
+    softcap: float | ArrayLike | None = ...,
+    z_loss: float | ArrayLike = ...,
+    return_aux: Literal[False] = ...,
+    weights: ArrayLike | None = ...,
+    where: ArrayLike | None = ...,
+    reduction: Reduction = ...,
+) -> jax.Array: ...
+
+
+@overload
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = ...,
+    label_smoothing: float | ArrayLike = ...,
+    class_weights: ArrayLike | Sequence[float] | None = ...,
+    ignore_index: int | None = ...,
+    softcap: float | ArrayLike | None = ...,
+    z_loss: float | ArrayLike = ...,
+    return_aux: Literal[True],
+    weights: ArrayLike | None = ...,
+    where: ArrayLike | None = ...,
+    reduction: Reduction = ...,
+) -> tuple[jax.Array, dict[str, jax.Array]]: ...
+
+
+@register(
+    _FAMILY,
+    reference="torch.nn.functional.cross_entropy; optax.softmax_cross_entropy",
+    aliases=("cross_entropy",),
+)
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    label_smoothing: float | ArrayLike = 0.0,
+    class_weights: ArrayLike | Sequence[float] | None = None,
     ignore_index: int | None = None,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
-) -> jax.Array:
+    softcap: float | ArrayLike | None = None,
+    z_loss: float | ArrayLike = 0.0,
+    return_aux: bool = False,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
     r"""Softmax cross-entropy with integer or probability labels (PyTorch semantics).
 
     .. math::
@@ -122,14 +170,27 @@ def softmax_cross_entropy(
       label_smoothing: :math:`\varepsilon \in [0, 1]`; float or traced array.
       class_weights: optional ``[C]`` weights :math:`w_c` (PyTorch ``weight``).
       ignore_index: integer label whose examples are excluded (integer labels only).
+      softcap: optional :math:`c > 0`: the logits become :math:`c \tanh(z / c)`
+        first (Gemma 2's logit soft-capping; Liger's ``softcap``); float or
+        traced array (differentiable).
+      z_loss: :math:`\lambda_z \ge 0`: adds PaLM's :math:`\lambda_z
+        (\log\sum_c e^{z_c})^2` per example. ``"mean"`` divides it by the number
+        of counted examples even with ``class_weights`` (Liger's rule); float or
+        traced array (differentiable).
+      return_aux: also return a dict of ``stop_gradient`` metrics over the
+        counted examples (not ignored, not masked): ``"z_loss"``, the mean of
+        the z-loss term (already in the loss), and ``"accuracy"``, the mean of
+        :math:`[\arg\max_c z_c = y]` (ties take the first index; the argmax of
+        probability labels), both independent of ``reduction``.
       weights: optional per-example weights broadcastable to the ``"none"`` output.
       where: optional boolean mask with the shape of the ``"none"`` output.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
 
     Returns:
       A scalar for ``"mean"``/``"sum"``; ``logits.shape`` without ``axis`` for
-      ``"none"`` (ignored and masked examples are 0). Out-of-range integer labels
-      raise ``ValueError`` eagerly and give NaN under ``jit``.
+      ``"none"`` (ignored and masked examples are 0); ``(loss, aux)`` with
+      ``return_aux=True``. Out-of-range integer labels raise ``ValueError``
+      eagerly and give NaN under ``jit``.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -141,25 +202,58 @@ def softmax_cross_entropy(
 
     References:
       PyTorch ``torch.nn.functional.cross_entropy``; optax ``softmax_cross_entropy``
-      and ``softmax_cross_entropy_with_integer_labels``.
+      and ``softmax_cross_entropy_with_integer_labels``; z-loss from PaLM
+      (https://arxiv.org/abs/2204.02311); soft-capping from Gemma 2
+      (https://arxiv.org/abs/2408.00118); Liger-Kernel's cross-entropy options.
     """
     contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
+    contracts.bounded(z_loss, "z_loss", ge=0)
+    if softcap is not None:
+        contracts.bounded(softcap, "softcap", gt=0)
     c = class_scores(logits, labels, axis=axis, ignore_index=ignore_index, where=where)
+    if softcap is not None:
+        cap = param(softcap, c.logits.dtype)
+        c = c._replace(logits=cap * jnp.tanh(c.logits / cap))
     ce = _cross_entropy(c, label_smoothing, class_weights)
-    return reduce(ce.loss, reduction, weights=weights, where=c.where, valid=ce.valid,
-                  normalizer=ce.normalizer)
+    loss = reduce(
+        ce.loss, reduction, weights=weights, where=c.where, valid=ce.valid, normalizer=ce.normalizer
+    )
+    z_term = None
+    if not is_zero(z_loss) or return_aux:
+        z_term = param(z_loss, c.logits.dtype) * jnp.square(jax.nn.logsumexp(c.logits, axis=-1))
+    if not is_zero(z_loss) and z_term is not None:
+        loss = loss + reduce(z_term, reduction, weights=weights, where=c.where, valid=ce.valid)
+    if not return_aux or z_term is None:
+        return loss
+    guess = jnp.argmax(c.logits, axis=-1)
+    truth = c.labels.astype(guess.dtype) if c.integer else jnp.argmax(c.labels, axis=-1)
+    hit = (guess == truth).astype(c.logits.dtype)
+    aux = {
+        "z_loss": reduce(z_term, "mean", where=c.where, valid=ce.valid),
+        "accuracy": reduce(hit, "mean", where=c.where, valid=ce.valid),
+    }
+    return loss, jax.lax.stop_gradient(aux)
 
 
 # --------------------------------------------------------------------------- PolyLoss
 
 
-@register(_FAMILY, reference="Leng et al. 2022 (PolyLoss); optax.poly_loss_cross_entropy",
-          aliases=("poly_n_loss",))
+@register(
+    _FAMILY,
+    reference="Leng et al. 2022 (PolyLoss); optax.poly_loss_cross_entropy",
+    aliases=("poly_n_loss",),
+)
 def poly_loss(
-    logits: ArrayLike, labels: ArrayLike, *,
-    epsilons: Sequence[float | ArrayLike] | ArrayLike = (1.0,), axis: int = -1,
-    label_smoothing: float | ArrayLike = 0.0, ignore_index: int | None = None,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    epsilons: Sequence[float | ArrayLike] | ArrayLike = (1.0,),
+    axis: int = -1,
+    label_smoothing: float | ArrayLike = 0.0,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Poly-N loss: cross-entropy plus the first ``N`` polynomial terms of ``1 - p_t``.
 
@@ -207,12 +301,22 @@ def poly_loss(
     return reduce(ce.loss + poly, reduction, weights=weights, where=c.where, valid=ce.valid)
 
 
-@register(_FAMILY, reference="Leng et al. 2022 (Poly-1); optax.poly_loss_cross_entropy",
-          aliases=("poly1",))
+@register(
+    _FAMILY,
+    reference="Leng et al. 2022 (Poly-1); optax.poly_loss_cross_entropy",
+    aliases=("poly1",),
+)
 def poly1_cross_entropy(
-    logits: ArrayLike, labels: ArrayLike, *, epsilon: float | ArrayLike = 1.0, axis: int = -1,
-    label_smoothing: float | ArrayLike = 0.0, ignore_index: int | None = None,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    epsilon: float | ArrayLike = 1.0,
+    axis: int = -1,
+    label_smoothing: float | ArrayLike = 0.0,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Poly-1 loss: cross-entropy plus :math:`\epsilon (1 - p_t)`.
 
@@ -245,20 +349,36 @@ def poly1_cross_entropy(
       Leng et al., `PolyLoss <https://arxiv.org/abs/2204.12511>`_, ICLR 2022.
     """
     contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
-    return poly_loss(logits, labels, epsilons=(epsilon,), axis=axis,
-                     label_smoothing=label_smoothing, ignore_index=ignore_index,
-                     weights=weights, where=where, reduction=reduction)
+    return poly_loss(
+        logits,
+        labels,
+        epsilons=(epsilon,),
+        axis=axis,
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
 
 
 # --------------------------------------------------------------------------- sigmoid BCE
 
 
-@register(_FAMILY, reference="torch.nn.functional.binary_cross_entropy_with_logits",
-          aliases=("bce_with_logits",))
+@register(
+    _FAMILY,
+    reference="torch.nn.functional.binary_cross_entropy_with_logits",
+    aliases=("bce_with_logits",),
+)
 def sigmoid_binary_cross_entropy(
-    logits: ArrayLike, labels: ArrayLike, *, pos_weight: ArrayLike | Sequence[float] | None = None,
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    pos_weight: ArrayLike | Sequence[float] | None = None,
     label_smoothing: float | ArrayLike = 0.0,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Sigmoid (binary) cross-entropy with logits, elementwise.
 

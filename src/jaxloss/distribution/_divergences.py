@@ -116,7 +116,7 @@ def kl_divergence(
 
 @register(_FAMILY, reference="scipy.spatial.distance.jensenshannon (squared, natural log)")
 def js_divergence(
-    log_p: ArrayLike, log_q: ArrayLike, *, axis: int = -1,
+    log_p: ArrayLike, log_q: ArrayLike, *, beta: ArrayLike = 0.5, axis: int = -1,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Jensen-Shannon divergence (natural log) between two categorical distributions.
@@ -130,9 +130,23 @@ def js_divergence(
     contribute 0 with finite gradients. SciPy's ``jensenshannon`` returns the
     square root of this value.
 
+    ``beta`` gives the generalized (skewed) divergence of GKD (Agarwal et al. 2024),
+    with ``beta`` the weight of the second distribution:
+
+    .. math::
+       \mathrm{JS}_\beta(p, q) = (1-\beta)\,\mathrm{KL}(p \,\|\, m) + \beta\,\mathrm{KL}(q \,\|\, m),
+       \qquad m = (1-\beta)\,p + \beta\,q
+
+    (``log m = logaddexp(log p + log(1 - beta), log q + log beta)``). As in TRL's
+    ``GKDTrainer.generalized_jsd_loss`` (student ``p``, teacher ``q``), the endpoints are
+    not the continuous limit (which is 0): ``beta=0`` gives ``KL(q || p)`` and ``beta=1``
+    gives ``KL(p || q)``; a traced ``beta`` selects them with ``where``.
+    ``beta=0.5`` (the default) is the symmetric divergence above.
+
     Args:
       log_p: ``[..., C, ...]`` log-probabilities (normalised over ``axis``).
       log_q: same shape.
+      beta: :math:`\beta \in [0, 1]`, the weight of ``q`` in the mixture; float or traced.
       axis: the class axis.
       weights: optional per-example weights (shape without ``axis``).
       where: optional per-example boolean mask.
@@ -148,17 +162,54 @@ def js_divergence(
 
     References:
       Lin 1991, "Divergence measures based on the Shannon entropy";
-      SciPy ``scipy.spatial.distance.jensenshannon`` (its square).
+      SciPy ``scipy.spatial.distance.jensenshannon`` (its square); for ``beta``,
+      R. Agarwal et al., "On-Policy Distillation of Language Models" (GKD), ICLR 2024,
+      https://arxiv.org/abs/2306.13649, and TRL ``GKDTrainer.generalized_jsd_loss``.
     """
     contracts.floating(log_p=log_p, log_q=log_q)
     contracts.same_shape(log_p=log_p, log_q=log_q)
     ax = contracts.axis_index(axis, jnp.ndim(log_p), "log_p")
+    contracts.bounded(beta, "beta", ge=0, le=1)
     lp, lq = upcast(log_p, log_q)
     sp, sq = lp > -jnp.inf, lq > -jnp.inf
+    p, q = jnp.exp(jnp.where(sp, lp, 0.0)), jnp.exp(jnp.where(sq, lq, 0.0))
+    fixed = None if is_traced(beta) else float(np.asarray(beta))
+    if fixed == 0.5:
+        loss = _skewed_js(p, q, lp, lq, sp, sq, 0.5, ax)
+    elif fixed in (0.0, 1.0):
+        loss = _endpoint_kl(p, q, lp, lq, sp, sq, fixed, ax)
+    else:
+        b = jnp.asarray(beta, lp.dtype)
+        inside = (b > 0) & (b < 1)
+        loss = jnp.where(
+            inside,
+            _skewed_js(p, q, lp, lq, sp, sq, jnp.where(inside, b, 0.5), ax),
+            jnp.where(
+                b == 0,
+                _endpoint_kl(p, q, lp, lq, sp, sq, 0.0, ax),
+                _endpoint_kl(p, q, lp, lq, sp, sq, 1.0, ax),
+            ),
+        )
+    return reduce(loss, reduction, weights=weights, where=where)
+
+
+def _skewed_js(p, q, lp, lq, sp, sq, beta, ax) -> jax.Array:
+    """``(1 - beta) KL(p || m) + beta KL(q || m)``, ``m = (1 - beta) p + beta q``, ``0 < beta < 1``."""
     either = sp | sq
     # Both -inf: logaddexp(-inf, -inf) has a NaN gradient; that entry is off both supports.
-    lm = jnp.logaddexp(jnp.where(either, lp, 0.0), jnp.where(either, lq, 0.0)) - math.log(2.0)
-    pterm = _xlogy_over(jnp.exp(jnp.where(sp, lp, 0.0)), lp, lm, sp)
-    qterm = _xlogy_over(jnp.exp(jnp.where(sq, lq, 0.0)), lq, lm, sq)
-    loss = 0.5 * jnp.sum(pterm + qterm, axis=ax)
-    return reduce(loss, reduction, weights=weights, where=where)
+    if isinstance(beta, float) and beta == 0.5:
+        lm = jnp.logaddexp(jnp.where(either, lp, 0.0), jnp.where(either, lq, 0.0)) - math.log(2.0)
+        return 0.5 * jnp.sum(_xlogy_over(p, lp, lm, sp) + _xlogy_over(q, lq, lm, sq), axis=ax)
+    lm = jnp.logaddexp(
+        jnp.where(either, lp, 0.0) + jnp.log1p(-beta), jnp.where(either, lq, 0.0) + jnp.log(beta)
+    )
+    return jnp.sum(
+        (1 - beta) * _xlogy_over(p, lp, lm, sp) + beta * _xlogy_over(q, lq, lm, sq), axis=ax
+    )
+
+
+def _endpoint_kl(p, q, lp, lq, sp, sq, beta: float, ax) -> jax.Array:
+    """GKD's endpoints: ``KL(q || p)`` at ``beta = 0``, ``KL(p || q)`` at ``beta = 1``."""
+    if beta == 0.0:
+        return jnp.sum(_xlogy_over(q, lq, lp, sq), axis=ax)
+    return jnp.sum(_xlogy_over(p, lp, lq, sp), axis=ax)
