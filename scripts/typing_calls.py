@@ -102,6 +102,11 @@ OTHERS = {
     "crf_decode": "decoded: tuple[jax.Array, jax.Array] = jaxloss.crf_decode(jnp.zeros((2, 3, 4)), jnp.zeros((4, 4)))",
     "dino_center_init": "center: jax.Array = jaxloss.dino_center_init(8)",
     "sinkhorn_knopp": "codes: jax.Array = jaxloss.sinkhorn_knopp(x, epsilon=0.05)",
+    "dcg_lambdaweight": "lw: jax.Array = jaxloss.dcg_lambdaweight(jnp.zeros((2, 4)), jnp.ones((2, 4)), topn=2, normalize=True)",
+    "dcg2_lambdaweight": "jaxloss.dcg2_lambdaweight(jnp.zeros((2, 4)), jnp.ones((2, 4)), light_discount=True)",
+    "labeldiff_lambdaweight": "jaxloss.labeldiff_lambdaweight(jnp.zeros((2, 4)), jnp.ones((2, 4)))",
+    "gumbel_t12n": "jaxloss.gumbel_t12n(jaxloss.softmax_ranking_loss, samples=4)(jnp.zeros((2, 4)), jnp.ones((2, 4)), key=key)",
+    "distance_transform_edt": "edt: jax.Array = jaxloss.distance_transform_edt(jnp.ones((4, 5), bool), sampling=(1.0, 2.0))",
 }
 # Spec arguments that are state pytrees (NamedTuples): their constructor call.
 STATES = {"RunningMoments": "jaxloss.bco_init()"}

@@ -50,6 +50,7 @@ EPSILON_OK = {
     "trades_loss": "the PGD radius",
     "grpo_loss": "the PPO clip range (TRL GRPOConfig.epsilon)",
     "swav_loss": "the entropic regularisation of SwAV's Sinkhorn step",
+    "poly1_softmax_loss": "the Poly-1 coefficient (rax)",
 }
 # Losses whose reduction defaults to "sum" (documented behaviour, kept): loss -> why.
 SUM_DEFAULT = {

@@ -175,16 +175,27 @@ from .perceptual import style_loss as style_loss
 from .perceptual import total_variation_loss as total_variation_loss
 from .ranking import approx_ndcg_loss as approx_ndcg_loss
 from .ranking import bpr_loss as bpr_loss
+from .ranking import dcg2_lambdaweight as dcg2_lambdaweight
+from .ranking import dcg_lambdaweight as dcg_lambdaweight
+from .ranking import gumbel_t12n as gumbel_t12n
+from .ranking import labeldiff_lambdaweight as labeldiff_lambdaweight
 from .ranking import listmle_loss as listmle_loss
 from .ranking import pairwise_hinge_loss as pairwise_hinge_loss
 from .ranking import pairwise_logistic_loss as pairwise_logistic_loss
+from .ranking import pairwise_mse_loss as pairwise_mse_loss
+from .ranking import pairwise_qr_loss as pairwise_qr_loss
+from .ranking import pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss
+from .ranking import poly1_softmax_loss as poly1_softmax_loss
 from .ranking import softmax_ranking_loss as softmax_ranking_loss
+from .ranking import unique_softmax_loss as unique_softmax_loss
 from .registration import bending_energy_loss as bending_energy_loss
 from .registration import diffusion_loss as diffusion_loss
 from .registration import global_mutual_information_loss as global_mutual_information_loss
 from .registration import (
     local_normalized_cross_correlation_loss as local_normalized_cross_correlation_loss,
 )
+from .registration import ms_ssim_loss as ms_ssim_loss
+from .registration import ssim_loss as ssim_loss
 from .regression import absolute_error as absolute_error
 from .regression import absolute_percentage_error as absolute_percentage_error
 from .regression import gaussian_nll_loss as gaussian_nll_loss
@@ -202,12 +213,22 @@ from .regression import smooth_l1_loss as smooth_l1_loss
 from .regression import squared_error as squared_error
 from .regression import squared_logarithmic_error as squared_logarithmic_error
 from .regression import wing_loss as wing_loss
+from .segmentation import boundary_loss as boundary_loss
+from .segmentation import dice_ce_loss as dice_ce_loss
+from .segmentation import dice_focal_loss as dice_focal_loss
 from .segmentation import dice_loss as dice_loss
+from .segmentation import distance_transform_edt as distance_transform_edt
 from .segmentation import focal_tversky_loss as focal_tversky_loss
+from .segmentation import generalized_dice_focal_loss as generalized_dice_focal_loss
 from .segmentation import generalized_dice_loss as generalized_dice_loss
+from .segmentation import hausdorff_dt_loss as hausdorff_dt_loss
 from .segmentation import jaccard_loss as jaccard_loss
 from .segmentation import lovasz_hinge_loss as lovasz_hinge_loss
 from .segmentation import lovasz_softmax_loss as lovasz_softmax_loss
+from .segmentation import mcc_loss as mcc_loss
+from .segmentation import segmentation_focal_loss as segmentation_focal_loss
+from .segmentation import soft_cldice_loss as soft_cldice_loss
+from .segmentation import soft_dice_cldice_loss as soft_dice_cldice_loss
 from .segmentation import tversky_loss as tversky_loss
 from .self_supervised import barlow_twins_loss as barlow_twins_loss
 from .self_supervised import coca_loss as coca_loss
@@ -245,6 +266,7 @@ __all__ = [
     "bco_loss",
     "bending_energy_loss",
     "binary_cross_entropy",
+    "boundary_loss",
     "bpr_loss",
     "categorical_cross_entropy",
     "center_loss",
@@ -266,12 +288,17 @@ __all__ = [
     "crf_loss",
     "ctc_loss",
     "curricularface_loss",
+    "dcg2_lambdaweight",
+    "dcg_lambdaweight",
     "default_chunk_size",
+    "dice_ce_loss",
+    "dice_focal_loss",
     "dice_loss",
     "diffusion_loss",
     "dino_center_init",
     "dino_loss",
     "distance_box_iou_loss",
+    "distance_transform_edt",
     "dpo_loss",
     "dynamic_weight_average",
     "elastic_net",
@@ -287,6 +314,7 @@ __all__ = [
     "ge2e_loss",
     "generalized_box_iou_loss",
     "generalized_cross_entropy",
+    "generalized_dice_focal_loss",
     "generalized_dice_loss",
     "generalized_jsd_loss",
     "generalized_kl_divergence",
@@ -299,7 +327,9 @@ __all__ = [
     "gram_matrix",
     "grpo_advantages",
     "grpo_loss",
+    "gumbel_t12n",
     "hard_pairs",
+    "hausdorff_dt_loss",
     "hinge_discriminator_loss",
     "hinge_embedding_loss",
     "hinge_generator_loss",
@@ -319,6 +349,7 @@ __all__ = [
     "kto_loss",
     "l1_regularization",
     "l2_regularization",
+    "labeldiff_lambdaweight",
     "large_margin_softmax_loss",
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",
@@ -334,10 +365,12 @@ __all__ = [
     "margin_mse_loss",
     "margin_ranking_loss",
     "max_sliced_wasserstein",
+    "mcc_loss",
     "mean_bias_error",
     "minimax_discriminator_loss",
     "minimax_generator_loss",
     "mmd_loss",
+    "ms_ssim_loss",
     "mse",
     "msle",
     "multi_similarity_loss",
@@ -357,12 +390,16 @@ __all__ = [
     "pairwise_distances",
     "pairwise_hinge_loss",
     "pairwise_logistic_loss",
+    "pairwise_mse_loss",
+    "pairwise_qr_loss",
+    "pairwise_soft_zero_one_loss",
     "pcgrad",
     "perceptron_loss",
     "perceptual_loss",
     "pgd_perturbation",
     "poisson_nll_loss",
     "poly1_cross_entropy",
+    "poly1_softmax_loss",
     "poly_loss",
     "positive_mask",
     "ppo_value_loss",
@@ -373,6 +410,7 @@ __all__ = [
     "relativistic_average_discriminator_loss",
     "relativistic_average_generator_loss",
     "robust_loss",
+    "segmentation_focal_loss",
     "semi_hard_negatives",
     "siglip_loss",
     "sigmoid_binary_cross_entropy",
@@ -385,6 +423,8 @@ __all__ = [
     "sliced_wasserstein",
     "smooth_l1_loss",
     "smooth_labels",
+    "soft_cldice_loss",
+    "soft_dice_cldice_loss",
     "soft_triple_loss",
     "softmax_cross_entropy",
     "softmax_focal_loss",
@@ -395,6 +435,7 @@ __all__ = [
     "squared_error",
     "squared_hinge_loss",
     "squared_logarithmic_error",
+    "ssim_loss",
     "style_loss",
     "sub_center_arcface_loss",
     "sub_center_outliers",
@@ -409,6 +450,7 @@ __all__ = [
     "tvd_loss",
     "tversky_loss",
     "uncertainty_weighting",
+    "unique_softmax_loss",
     "vicreg_loss",
     "wasserstein_1d",
     "wasserstein_discriminator_loss",

@@ -25,6 +25,8 @@ FOREIGN: dict[str, tuple[tuple[str, ...], str]] = {
     "ce_weight": (("class_weights",), "per-class weights of the cross-entropy term"),
     "focal_weight": (("class_weights",), "per-class weights of the focal term"),
     "lambda_gdl": (("lambda_dice",), "the weight of the Dice term"),
+    "w_type": (("weight_type",), "MONAI w_type"),
+    "jaccard": ((), "MONAI DiceLoss(jaccard=True) is jaccard_loss"),
     "distance": (("metric", "similarity"), 'PML distances are metric="euclidean" | "cosine" | ... or a callable'),
     "from_logits": ((), "the input kind is fixed per loss and named by its first argument (logits, "
                         "probabilities, log_probs): e.g. softmax_cross_entropy takes logits, "

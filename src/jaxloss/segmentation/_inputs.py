@@ -48,14 +48,47 @@ class ClassMaps(NamedTuple):
     labels: jax.Array | None = None
 
 
+def channel_last(predictions: ArrayLike, targets: ArrayLike, axis: int) -> tuple[ArrayLike, ArrayLike]:
+    """Moves the class ``axis`` of ``predictions`` (and of same-rank targets) to the end.
+
+    Integer targets omit the class axis (``[batch, *spatial]``); channels-first ones may also
+    carry it with size 1 (MONAI's ``[B, 1, *spatial]`` label maps), which is dropped.
+    """
+    name = function_name()
+    ndim = np.ndim(predictions)
+    contracts.min_rank(predictions, 3, "predictions ([batch, *spatial, classes])")
+    ax = contracts.axis_index(axis, ndim, "predictions")
+    if ax == 0:
+        raise ValueError(
+            f"{name}: axis={axis} is the batch axis; the class axis is axis=-1 (channel-last, "
+            "the default) or axis=1 (channels-first, MONAI's layout)"
+        )
+    shape = tuple(np.shape(predictions))
+    tshape = tuple(np.shape(targets))
+    integer = jnp.issubdtype(contracts._dtype(targets), jnp.integer)
+    if integer and ax != ndim - 1 and len(tshape) == ndim and tshape == (*shape[:ax], 1, *shape[ax + 1 :]):
+        targets = jnp.squeeze(jnp.asarray(targets), axis=ax)
+    elif ax != ndim - 1 and len(tshape) == ndim:
+        targets = jnp.moveaxis(jnp.asarray(targets), ax, -1)
+    if ax != ndim - 1:
+        predictions = jnp.moveaxis(jnp.asarray(predictions), ax, -1)
+    return predictions, targets
+
+
+def _layout_hint(shape: tuple[int, ...], tshape: tuple[int, ...]) -> str:
+    """A hint for channels-first predictions with integer targets under the default ``axis=-1``."""
+    return " (channels-first input? pass axis=1)" if tshape == shape[:1] + shape[2:] else ""
+
+
 def class_maps(
     predictions: ArrayLike, targets: ArrayLike, activation: Activation, ignore_index: int | None,
-    one_hot: bool = True,
+    one_hot: bool = True, axis: int = -1,
 ) -> ClassMaps:
     """Checks shapes/dtypes and turns integer targets into one-hot maps plus a pixel mask.
 
-    With ``one_hot=False`` multi-class integer targets are returned as ``labels``
-    (in-range class indices) and ``t`` is ``None``.
+    The class ``axis`` is moved to the end first (:func:`channel_last`); every returned
+    array is channel-last. With ``one_hot=False`` multi-class integer targets are
+    returned as ``labels`` (in-range class indices) and ``t`` is ``None``.
 
     ``ignore_index`` follows MONAI's ``create_ignore_mask``: integer targets (and
     one-channel float targets) exclude the pixels equal to it; one-hot targets
@@ -65,7 +98,7 @@ def class_maps(
     name = function_name()
     contracts.choice(activation, ACTIVATIONS, "activation")
     contracts.floating(predictions=predictions)
-    contracts.min_rank(predictions, 3, "predictions ([batch, *spatial, classes])")
+    predictions, targets = channel_last(predictions, targets, axis)
     shape = tuple(np.shape(predictions))
     classes = shape[-1]
     if activation == "softmax" and classes == 1:
@@ -80,6 +113,7 @@ def class_maps(
             raise ValueError(
                 f"{name}: targets has shape {tshape} but predictions has shape {shape}; "
                 "integer targets must have predictions.shape without the class axis"
+                + _layout_hint(shape, tshape)
             )
         (x,) = upcast(predictions)
         binary = classes == 1

@@ -35,7 +35,7 @@ def dice_loss(
     predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
     include_background: bool = True, squared: bool = False,
     smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False,
+    batch: bool = False, soft_label: bool = False, axis: int = -1,
     class_weights: ArrayLike | None = None, ignore_index: int | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
@@ -67,6 +67,14 @@ def dice_loss(
       smooth_numerator: :math:`s_n` (MONAI ``smooth_nr``); float or traced array.
       smooth_denominator: :math:`s_d` (MONAI ``smooth_dr``); float or traced array.
       batch: sum over the batch before the ratio (one Dice per class).
+      soft_label: MONAI's ``soft_label``: the overlap is :math:`\sum \min(p, t) =
+        \sum (p + t - |p - t|) / 2`, exact for soft targets (with one-hot targets and
+        probabilities it equals :math:`\sum p t`; ``squared`` sums are unchanged, as MONAI).
+      axis: the class axis of ``predictions`` (and of one-hot ``targets``): ``-1``
+        channel-last (default), ``1`` channels-first (MONAI's layout). Integer targets
+        omit it (channels-first ones may carry it with size 1, MONAI's
+        ``[B, 1, *spatial]``). The ``"none"``
+        output is channel-last ``[batch, classes]`` either way.
       class_weights: scalar or ``[classes]`` (without class 0 when
         ``include_background=False``) non-negative factors multiplying the
         per-class loss, as MONAI's ``weight`` (ignored with a single class, as MONAI).
@@ -95,7 +103,8 @@ def dice_loss(
       MONAI ``monai.losses.DiceLoss``.
     """
     sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=squared, batch=batch)
+                        ignore_index=ignore_index, squared=squared, batch=batch, axis=axis,
+                        soft_label=soft_label)
     sn = param(smooth_numerator, sums.inter.dtype)
     sd = param(smooth_denominator, sums.inter.dtype)
     loss = 1 - ratio(2 * sums.inter + sn, sums.pred + sums.true + sd)
@@ -107,7 +116,7 @@ def jaccard_loss(
     predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
     include_background: bool = True, squared: bool = False,
     smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False,
+    batch: bool = False, soft_label: bool = False, axis: int = -1,
     class_weights: ArrayLike | None = None, ignore_index: int | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
@@ -134,6 +143,11 @@ def jaccard_loss(
       smooth_numerator: :math:`s_n`; float or traced array.
       smooth_denominator: :math:`s_d`; float or traced array.
       batch: sum over the batch before the ratio.
+      soft_label: MONAI's ``soft_label``: the overlap is :math:`\sum \min(p, t) =
+        \sum (p + t - |p - t|) / 2`, exact for soft targets (with one-hot targets and
+        probabilities it equals :math:`\sum p t`; ``squared`` sums are unchanged, as MONAI).
+      axis: the class axis: ``-1`` channel-last (default), ``1`` channels-first
+        (MONAI's layout); see :func:`dice_loss`.
       class_weights: scalar or per-class factors multiplying the per-class loss.
       ignore_index: pixels whose target is ``ignore_index`` are excluded.
       weights: optional weights broadcastable to the ``"none"`` output.
@@ -156,7 +170,8 @@ def jaccard_loss(
       2023; MONAI ``monai.losses.DiceLoss(jaccard=True)``.
     """
     sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=squared, batch=batch)
+                        ignore_index=ignore_index, squared=squared, batch=batch, axis=axis,
+                        soft_label=soft_label)
     sn = param(smooth_numerator, sums.inter.dtype)
     sd = param(smooth_denominator, sums.inter.dtype)
     union = sums.pred + sums.true - sums.inter
@@ -179,7 +194,7 @@ def tversky_loss(
     predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
     include_background: bool = True, alpha: float | ArrayLike = 0.5, beta: float | ArrayLike = 0.5,
     smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False,
+    batch: bool = False, soft_label: bool = False, axis: int = -1,
     class_weights: ArrayLike | None = None, ignore_index: int | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
@@ -205,6 +220,11 @@ def tversky_loss(
       smooth_numerator: :math:`s_n`; float or traced array.
       smooth_denominator: :math:`s_d`; float or traced array.
       batch: sum over the batch before the ratio.
+      soft_label: MONAI's ``soft_label``: the overlap is :math:`\sum \min(p, t) =
+        \sum (p + t - |p - t|) / 2`, exact for soft targets (with one-hot targets and
+        probabilities it equals :math:`\sum p t`; ``squared`` sums are unchanged, as MONAI).
+      axis: the class axis: ``-1`` channel-last (default), ``1`` channels-first
+        (MONAI's layout); see :func:`dice_loss`.
       class_weights: scalar or per-class factors multiplying the per-class loss.
       ignore_index: pixels whose target is ``ignore_index`` are excluded.
       weights: optional weights broadcastable to the ``"none"`` output.
@@ -229,7 +249,8 @@ def tversky_loss(
     contracts.bounded(alpha, "alpha", ge=0)
     contracts.bounded(beta, "beta", ge=0)
     sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=False, batch=batch)
+                        ignore_index=ignore_index, squared=False, batch=batch, axis=axis,
+                        soft_label=soft_label)
     loss = 1 - _tversky_index(sums, alpha, beta, smooth_numerator, smooth_denominator)
     return finish(class_weighted(loss, class_weights), sums, weights, where, reduction)
 
@@ -264,7 +285,7 @@ def focal_tversky_loss(
     include_background: bool = True, alpha: float | ArrayLike = 0.5, beta: float | ArrayLike = 0.5,
     gamma: float | ArrayLike = 0.75,
     smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False,
+    batch: bool = False, soft_label: bool = False, axis: int = -1,
     class_weights: ArrayLike | None = None, ignore_index: int | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
@@ -294,6 +315,11 @@ def focal_tversky_loss(
       smooth_numerator: :math:`s_n`; float or traced array.
       smooth_denominator: :math:`s_d`; float or traced array.
       batch: sum over the batch before the ratio.
+      soft_label: MONAI's ``soft_label``: the overlap is :math:`\sum \min(p, t) =
+        \sum (p + t - |p - t|) / 2`, exact for soft targets (with one-hot targets and
+        probabilities it equals :math:`\sum p t`; ``squared`` sums are unchanged, as MONAI).
+      axis: the class axis: ``-1`` channel-last (default), ``1`` channels-first
+        (MONAI's layout); see :func:`dice_loss`.
       class_weights: scalar or per-class factors multiplying the per-class loss.
       ignore_index: pixels whose target is ``ignore_index`` are excluded.
       weights: optional weights broadcastable to the ``"none"`` output.
@@ -320,7 +346,8 @@ def focal_tversky_loss(
     contracts.bounded(beta, "beta", ge=0)
     contracts.bounded(gamma, "gamma", gt=0)
     sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=False, batch=batch)
+                        ignore_index=ignore_index, squared=False, batch=batch, axis=axis,
+                        soft_label=soft_label)
     ti = _tversky_index(sums, alpha, beta, smooth_numerator, smooth_denominator)
     u = 1 - ti  # _focal_power treats u <= 0 (TI >= 1, also TI > 1 when s_n > s_d) as 0
     loss = _focal_power(u, param(gamma, u.dtype))
@@ -332,7 +359,7 @@ def generalized_dice_loss(
     predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
     include_background: bool = True, weight_type: Literal["square", "simple", "uniform"] = "square",
     smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False,
+    batch: bool = False, soft_label: bool = False, axis: int = -1,
     ignore_index: int | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
@@ -360,6 +387,11 @@ def generalized_dice_loss(
       smooth_numerator: :math:`s_n`; float or traced array.
       smooth_denominator: :math:`s_d`; float or traced array.
       batch: sum over the batch before the ratio (one loss for the batch).
+      soft_label: MONAI's ``soft_label``: the overlap is :math:`\sum \min(p, t) =
+        \sum (p + t - |p - t|) / 2`, exact for soft targets (with one-hot targets and
+        probabilities it equals :math:`\sum p t`; ``squared`` sums are unchanged, as MONAI).
+      axis: the class axis: ``-1`` channel-last (default), ``1`` channels-first
+        (MONAI's layout); see :func:`dice_loss`.
       ignore_index: pixels whose target is ``ignore_index`` are excluded from every
         sum (an extension: MONAI's ``GeneralizedDiceLoss`` has no ``ignore_index``).
       weights: optional weights broadcastable to the ``"none"`` output.
@@ -384,7 +416,8 @@ def generalized_dice_loss(
     """
     contracts.choice(weight_type, ("square", "simple", "uniform"), "weight_type")
     sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=False, batch=batch)
+                        ignore_index=ignore_index, squared=False, batch=batch, axis=axis,
+                        soft_label=soft_label)
     true = sums.true
     if weight_type == "uniform":
         w = jnp.ones_like(true)

@@ -71,13 +71,14 @@ class _Classes(NamedTuple):
         return [e * inv for e in es]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
-def _overlap(x, t, m, activation, squared):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
+def _overlap(x, t, m, activation, squared, soft):
     """``(I, P, T)`` summed over axis 1 of ``[G, N, C]`` arrays, ``p = activation(x)`` masked by ``m``.
 
     ``t`` is a ``[G, N, C]`` float map or ``[G, N]`` integer class indices (no gradient).
+    With ``soft`` (MONAI's ``soft_label``), ``I = sum min(p, t) = sum (p + t - |p - t|) / 2``.
     """
-    return _overlap_fwd(x, t, m, activation, squared)[0]
+    return _overlap_fwd(x, t, m, activation, squared, soft)[0]
 
 
 def _parts(x: jax.Array, t: jax.Array, m: jax.Array | None, activation: Activation) -> tuple[Any, ...]:
@@ -89,21 +90,26 @@ def _parts(x: jax.Array, t: jax.Array, m: jax.Array | None, activation: Activati
     return k, ps, ts, mk, [p * mk for p in ps], [u * mk for u in ts]
 
 
-def _overlap_fwd(x, t, m, activation, squared):
+def _overlap_fwd(x, t, m, activation, squared, soft):
     k, _, _, _, pms, tms = _parts(x, t, m, activation)
-    inter = k.join([jnp.sum(p * u, axis=1) for p, u in zip(pms, tms)])
+    inter = k.join([jnp.sum(jnp.minimum(p, u) if soft else p * u, axis=1) for p, u in zip(pms, tms)])
     pred = k.join([jnp.sum(jnp.square(p) if squared else p, axis=1) for p in pms])
     true = k.join([jnp.sum(jnp.square(u) if squared else u, axis=1) for u in tms])
     return (inter, pred, true), (x, t, m)
 
 
-def _overlap_bwd(activation, squared, res, g):
+def _overlap_bwd(activation, squared, soft, res, g):
     x, t, m = res
     # Recomputed: under jit XLA shares it with the forward pass.
     k, ps, ts, mk, pms, tms = _parts(x, t, m, activation)
     g_i, g_p, g_t = (k.split(gi[:, None, :]) for gi in g)
-    d_pm = [gi * u + (2 * gp * p if squared else gp) for gi, gp, p, u in zip(g_i, g_p, pms, tms)]
-    d_tm = [gi * p + (2 * gt * u if squared else gt) for gi, gt, p, u in zip(g_i, g_t, pms, tms)]
+    if soft:  # d min(p, t) = (1 -+ sign(p - t)) / 2: |p - t| has subgradient 0 at p = t (torch's)
+        di_p = [(1 - jnp.sign(p - u)) / 2 for p, u in zip(pms, tms)]
+        di_t = [(1 + jnp.sign(p - u)) / 2 for p, u in zip(pms, tms)]
+    else:
+        di_p, di_t = tms, pms
+    d_pm = [gi * dp + (2 * gp * p if squared else gp) for gi, gp, p, dp in zip(g_i, g_p, pms, di_p)]
+    d_tm = [gi * dt + (2 * gt * u if squared else gt) for gi, gt, u, dt in zip(g_i, g_t, tms, di_t)]
     d_m = None
     if m is not None:
         d_m = k.fold(jnp.add, [dp * p + dt * u for dp, p, dt, u in zip(d_pm, ps, d_tm, ts)])
@@ -150,10 +156,10 @@ class Sums(NamedTuple):
 
 def overlap_sums(
     predictions: ArrayLike, targets: ArrayLike, *, activation: Activation, include_background: bool,
-    ignore_index: int | None, squared: bool, batch: bool,
+    ignore_index: int | None, squared: bool, batch: bool, axis: int = -1, soft_label: bool = False,
 ) -> Sums:
     """The :func:`class_maps` prologue, then the sums of the overlap core, class 0 dropped if asked."""
-    prep = class_maps(predictions, targets, activation, ignore_index, one_hot=False)
+    prep = class_maps(predictions, targets, activation, ignore_index, one_hot=False, axis=axis)
     # [G, N, C]: one reduction over a single axis (XLA CPU reduces that ~2x faster than
     # over several spatial axes); G = batch, or 1 with batch=True.
     groups = 1 if batch else prep.x.shape[0]
@@ -165,7 +171,9 @@ def overlap_sums(
         t = prep.t.reshape(x.shape)
     else:
         t = prep.labels.reshape(x.shape[:-1])
-    inter, pred, true = cast("tuple[jax.Array, jax.Array, jax.Array]", _overlap(x, t, m, activation, squared))
+    # soft_label only changes I for the unsquared sums: MONAI's squared form is sum p t either way.
+    soft = soft_label and not squared and prep.labels is None
+    inter, pred, true = cast("tuple[jax.Array, jax.Array, jax.Array]", _overlap(x, t, m, activation, squared, soft))
     if batch:
         inter, pred, true = inter[0], pred[0], true[0]
     if not include_background:
