@@ -29,7 +29,7 @@ FAMILIES = {
     "segmentation": "Segmentation losses: Dice family, DiceCE/DiceFocal, focal, MCC, Lovász, Hausdorff/boundary distance-transform losses, clDice.",
     "detection": "Detection losses: IoU-based box regression (GIoU, DIoU, CIoU) over matched box pairs.",
     "registration": "Image-registration and image-similarity losses: deformation regularisers, LNCC, mutual information, SSIM, MS-SSIM.",
-    "distribution": "Distribution losses: divergences, Wasserstein, Sinkhorn, MMD.",
+    "distribution": "Distribution losses: divergences, Wasserstein, Sinkhorn (point clouds or cost matrices, unbalanced), soft sorting and ranking, Soft-DTW, MMD, energy distance.",
     "ranking": "Learning-to-rank losses (rax semantics): pairwise and listwise losses, segments, lambdaweights, Gumbel transform.",
     "clustering": "Clustering losses: k-means, spectral.",
     "adversarial": "GAN and adversarial-robustness losses.",

@@ -106,6 +106,10 @@ OTHERS = {
     "dcg2_lambdaweight": "jaxloss.dcg2_lambdaweight(jnp.zeros((2, 4)), jnp.ones((2, 4)), light_discount=True)",
     "labeldiff_lambdaweight": "jaxloss.labeldiff_lambdaweight(jnp.zeros((2, 4)), jnp.ones((2, 4)))",
     "gumbel_t12n": "jaxloss.gumbel_t12n(jaxloss.softmax_ranking_loss, samples=4)(jnp.zeros((2, 4)), jnp.ones((2, 4)), key=key)",
+    "sinkhorn_from_cost": "ot_cost: jax.Array = jaxloss.sinkhorn_from_cost(distances, epsilon=0.1, tau_a=0.9).transport_cost",
+    "soft_sort": "sorted_: jax.Array = jaxloss.soft_sort(x, topk=2)",
+    "soft_rank": "ranks: jax.Array = jaxloss.soft_rank(x, epsilon=0.1)",
+    "soft_topk_mask": "topk: jax.Array = jaxloss.soft_topk_mask(x, 2)",
     "distance_transform_edt": "edt: jax.Array = jaxloss.distance_transform_edt(jnp.ones((4, 5), bool), sampling=(1.0, 2.0))",
 }
 # Spec arguments that are state pytrees (NamedTuples): their constructor call.

@@ -286,7 +286,7 @@ def test_sinkhorn_output_and_errors():
     with pytest.raises(ValueError, match="sinkhorn"):
         sinkhorn(jnp.zeros((3, 2)), jnp.zeros((3, 3)))
     with pytest.raises(ValueError, match="cost"):
-        sinkhorn(x, x, cost="cosine")
+        sinkhorn(x, x, cost="manhattan")
 
 
 # --------------------------------------------------------------------------- divergence

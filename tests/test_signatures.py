@@ -37,6 +37,7 @@ FOREIGN_OK = {
     ("max_sliced_wasserstein", "y"): "two samples x, y (POT): points, not labels",
     ("energy_distance", "y"): "two samples x, y (scipy, geomloss): points, not labels",
     ("empirical_gaussian_wasserstein", "y"): "two samples x, y (POT): points, not labels",
+    ("soft_dtw", "y"): "two time series x, y (ott-jax, tslearn), not labels",
     ("adversarial_loss", "inputs"): "the model's inputs that the attack perturbs, not predictions",
     ("trades_loss", "inputs"): "the model's inputs that the attack perturbs, not predictions",
     ("fused_linear_cross_entropy", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger FLCE)",
@@ -51,6 +52,7 @@ EPSILON_OK = {
     "grpo_loss": "the PPO clip range (TRL GRPOConfig.epsilon)",
     "swav_loss": "the entropic regularisation of SwAV's Sinkhorn step",
     "poly1_softmax_loss": "the Poly-1 coefficient (rax)",
+    "spearman_loss": "the entropic regularisation of the soft ranks (ott)",
 }
 # Losses whose reduction defaults to "sum" (documented behaviour, kept): loss -> why.
 SUM_DEFAULT = {

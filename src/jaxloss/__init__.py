@@ -90,7 +90,13 @@ from .distribution import max_sliced_wasserstein as max_sliced_wasserstein
 from .distribution import mmd_loss as mmd_loss
 from .distribution import sinkhorn as sinkhorn
 from .distribution import sinkhorn_divergence as sinkhorn_divergence
+from .distribution import sinkhorn_from_cost as sinkhorn_from_cost
 from .distribution import sliced_wasserstein as sliced_wasserstein
+from .distribution import soft_dtw as soft_dtw
+from .distribution import soft_rank as soft_rank
+from .distribution import soft_sort as soft_sort
+from .distribution import soft_topk_mask as soft_topk_mask
+from .distribution import spearman_loss as spearman_loss
 from .distribution import wasserstein_1d as wasserstein_1d
 from .embedding import angle_loss as angle_loss
 from .embedding import angular_loss as angular_loss
@@ -418,6 +424,7 @@ __all__ = [
     "simpo_loss",
     "sinkhorn",
     "sinkhorn_divergence",
+    "sinkhorn_from_cost",
     "sinkhorn_knopp",
     "skew_kl_loss",
     "sliced_wasserstein",
@@ -425,11 +432,16 @@ __all__ = [
     "smooth_labels",
     "soft_cldice_loss",
     "soft_dice_cldice_loss",
+    "soft_dtw",
+    "soft_rank",
+    "soft_sort",
+    "soft_topk_mask",
     "soft_triple_loss",
     "softmax_cross_entropy",
     "softmax_focal_loss",
     "softmax_ranking_loss",
     "sparsemax_loss",
+    "spearman_loss",
     "spectral_clustering_loss",
     "sphereface_loss",
     "squared_error",

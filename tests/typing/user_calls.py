@@ -174,11 +174,13 @@ jaxloss.sliced_wasserstein(jnp.zeros((2, 6, 3), jnp.float32), jnp.zeros((2, 5, 3
 jaxloss.smooth_l1_loss(jnp.zeros((4, 3), jnp.float32), jnp.zeros((4, 3), jnp.float32), beta=0.5)
 jaxloss.soft_cldice_loss(jnp.zeros((2, 5, 4, 3), jnp.float32), jnp.zeros((2, 5, 4), jnp.int32), activation='softmax', iterations=2)
 jaxloss.soft_dice_cldice_loss(jnp.zeros((2, 5, 4, 3), jnp.float32), jnp.zeros((2, 5, 4), jnp.int32), activation='softmax', iterations=2, alpha=0.4)
+jaxloss.soft_dtw(jnp.zeros((2, 5, 2), jnp.float32), jnp.zeros((2, 4, 2), jnp.float32), gamma=0.5)
 jaxloss.soft_triple_loss(jnp.zeros((6, 4), jnp.float32), jnp.zeros((4, 6), jnp.float32), jnp.zeros((6,), jnp.int32), centers_per_class=2, la=5.0, gamma=0.5)
 jaxloss.softmax_cross_entropy(jnp.zeros((4, 3), jnp.float32), jnp.zeros((4,), jnp.int32), label_smoothing=0.1)
 jaxloss.softmax_focal_loss(jnp.zeros((4, 3), jnp.float32), jnp.zeros((4,), jnp.int32), gamma=1.5, alpha=(0.25, 0.5, 1.0))
 jaxloss.softmax_ranking_loss(jnp.zeros((3, 5), jnp.float32), jnp.zeros((3, 5), jnp.float32))
 jaxloss.sparsemax_loss(jnp.zeros((4, 3), jnp.float32), jnp.zeros((4,), jnp.int32))
+jaxloss.spearman_loss(jnp.zeros((3, 5), jnp.float32), jnp.zeros((3, 5), jnp.float32), epsilon=0.05)
 jaxloss.spectral_clustering_loss(jnp.zeros((5, 2), jnp.float32), jnp.zeros((5, 5), jnp.float32), orthogonality=0.5)
 jaxloss.sphereface_loss(jnp.zeros((6, 4), jnp.float32), jnp.zeros((4, 3), jnp.float32), jnp.zeros((6,), jnp.int32), margin=3, scale=2.0)
 jaxloss.squared_error(jnp.zeros((4, 3), jnp.float32), jnp.zeros((4, 3), jnp.float32))
@@ -244,8 +246,12 @@ jaxloss.pgd_perturbation(scalar_loss, x, key, epsilon=0.1, step_size=0.02, steps
 jaxloss.positive_mask(labels)
 jaxloss.semi_hard_negatives(distances, labels, margin=0.2)
 coupling: jax.Array = jaxloss.sinkhorn(x, x, max_iterations=10).coupling
+ot_cost: jax.Array = jaxloss.sinkhorn_from_cost(distances, epsilon=0.1, tau_a=0.9).transport_cost
 codes: jax.Array = jaxloss.sinkhorn_knopp(x, epsilon=0.05)
 jaxloss.smooth_labels(labels, 0.1, num_classes=3)
+ranks: jax.Array = jaxloss.soft_rank(x, epsilon=0.1)
+sorted_: jax.Array = jaxloss.soft_sort(x, topk=2)
+topk: jax.Array = jaxloss.soft_topk_mask(x, 2)
 outliers: tuple[jax.Array, jax.Array] = jaxloss.sub_center_outliers(x, jnp.zeros((x.shape[1], 6)), labels, sub_centers=2)
 mask3: jax.Array = jaxloss.triplet_margin_mask(distances, labels, type_of_triplets="hard")
 
