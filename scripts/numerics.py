@@ -183,6 +183,30 @@ POIS_LOG_RATE = f32([-np.inf, 0.0])
 POIS_LOG_T = f32([0.0, 1.0])
 HUGE = f32([1e20])
 
+# wave 2: ORPO at a chosen log-prob of 0, SSIM on identical images, Hausdorff-DT on empty maps,
+# Spearman on a constant list
+ORPO_C = f32([0.0, -0.5])
+ORPO_R = f32([-1.0, -1.5])
+SSIM_IMG = f32(np.full((1, 16, 16, 1), 0.5))
+HD_EMPTY = np.zeros((1, 6, 6, 2), np.float32)
+HD_EMPTY[..., 0] = 1.0  # all background: the foreground class is empty in prediction and target
+SPEAR_CONST = f32([[1.0, 1.0, 1.0, 1.0]])
+SPEAR_T = f32([[1.0, 2.0, 3.0, 4.0]])
+
+
+def _pearson(a: Any, b: Any) -> Any:
+    import jax.numpy as jnp
+
+    a, b = a - jnp.mean(a), b - jnp.mean(b)
+    return jnp.sum(a * b) / jnp.sqrt(jnp.sum(a * a) * jnp.sum(b * b))
+
+
+def _monai() -> Any:
+    import monai.losses
+
+    return monai.losses
+
+
 JS_P = f32([0.5, 0.5, 0.0])
 JS_Q = f32([0.0, 0.5, 0.5])
 JS_LOG_P = f32([np.log(0.5), np.log(0.5), -np.inf])
@@ -1202,6 +1226,92 @@ CASES: tuple[Case, ...] = (
         call="robust_loss(p, t, alpha=-2.0, scale=1.0)",
         fn=lambda: _jl_vg(lambda x: _jl().robust_loss(x, np.zeros(1, np.float32), alpha=-2.0, scale=1.0), HUGE),
         expected=2.0,
+    ),
+    Case(
+        key="orpo_logp_zero",
+        title="ORPO odds-ratio term at a chosen log-probability of 0",
+        inputs="chosen log-probs [0, -0.5], rejected [-1, -1.5], beta 0.1",
+        wrt="chosen log-probs",
+        truth="finite (log odds +inf for the first pair: its term is 0; second pair finite), gradient finite",
+        call="orpo_loss(c, r, beta=0.1)",
+        fn=lambda: _jl_vg(lambda x: _jl().orpo_loss(x, ORPO_R, beta=0.1), ORPO_C),
+        peers=(
+            Peer(
+                "torch",
+                "TRL/Liger: -beta*logsigmoid((c-r) - (log1p(-exp(c)) - log1p(-exp(r)))).mean()",
+                lambda: _torch_vg(
+                    lambda c: (-0.1 * _F().logsigmoid(
+                        (c - _t(ORPO_R)) - (c.exp().neg().log1p() - _t(ORPO_R).exp().neg().log1p())
+                    )).mean(),
+                    ORPO_C,
+                ),
+            ),
+        ),
+        expected=0.5 * 0.1 * math.log1p(math.exp(-(1.0 - math.log(-math.expm1(-0.5)) + math.log(-math.expm1(-1.5))))),
+    ),
+    Case(
+        key="ssim_identical",
+        title="SSIM loss on identical images",
+        inputs="a constant 16x16 image (0.5) against itself (zero variances), data_range 1, Gaussian window 11",
+        wrt="predictions",
+        truth="finite (0), gradient finite (0: SSIM is maximal)",
+        call="ssim_loss(x, x)",
+        fn=lambda: _jl_vg(lambda x: _jl().ssim_loss(x, SSIM_IMG), SSIM_IMG),
+        peers=(
+            Peer(
+                "MONAI",
+                "SSIMLoss(spatial_dims=2)(x, x) on channels-first tensors",
+                lambda: _torch_vg(
+                    lambda x: _monai().SSIMLoss(spatial_dims=2)(x.permute(0, 3, 1, 2), _t(SSIM_IMG).permute(0, 3, 1, 2)),
+                    SSIM_IMG,
+                ),
+            ),
+        ),
+        expected=0.0,
+        rtol=1e-5,
+    ),
+    Case(
+        key="hausdorff_empty",
+        title="Hausdorff distance-transform loss with an empty foreground class",
+        inputs="probabilities and one-hot targets all background (6x6, 2 classes)",
+        wrt="predictions",
+        truth="finite (0: prediction equals target, the distance fields are 0), gradient finite (0)",
+        call="hausdorff_dt_loss(p, t, include_background=True)",
+        fn=lambda: _jl_vg(lambda x: _jl().hausdorff_dt_loss(x, HD_EMPTY, include_background=True), HD_EMPTY),
+        peers=(
+            Peer(
+                "MONAI",
+                "HausdorffDTLoss(include_background=True)(p, t) on channels-first tensors",
+                lambda: _torch_vg(
+                    lambda x: _monai().HausdorffDTLoss(include_background=True)(
+                        x.permute(0, 3, 1, 2), _t(HD_EMPTY).permute(0, 3, 1, 2)
+                    ),
+                    HD_EMPTY,
+                ),
+            ),
+        ),
+        expected=0.0,
+    ),
+    Case(
+        key="spearman_constant",
+        title="soft Spearman loss on a constant prediction list",
+        inputs="predictions [[1, 1, 1, 1]], targets [[1, 2, 3, 4]], epsilon 1e-2",
+        wrt="predictions",
+        truth="finite (0: the correlation of a constant is taken as 0, guarded std), gradient finite",
+        call="spearman_loss(p, t)",
+        fn=lambda: _jl_vg(lambda x: _jl().spearman_loss(x, SPEAR_T), SPEAR_CONST),
+        peers=(
+            Peer(
+                "ott",
+                "1 - pearson(soft_sort.ranks(p), ranks(t)) with ott's default squashing",
+                lambda: _jax_vg(
+                    lambda x: 1.0 - _pearson(importlib.import_module("ott.tools.soft_sort").ranks(x, epsilon=1e-2)[0],
+                                             np.argsort(np.argsort(SPEAR_T[0])).astype(np.float32)),
+                    SPEAR_CONST,
+                ),
+            ),
+        ),
+        expected=0.0,
     ),
 )
 

@@ -9,14 +9,6 @@ suite with ``-m "not separate"`` and these as a step of their own; a plain
 """
 
 import fnmatch
-import os
-
-# The suite compiles thousands of small functions and runs each a few times: XLA's CPU
-# backend at its lowest optimisation level compiles them ~20% faster (same IEEE results).
-# Subprocesses started by the tests inherit it (tests/multidevice.py, tests/multihost.py).
-os.environ["XLA_FLAGS"] = " ".join(
-    (os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0", "--xla_llvm_disable_expensive_passes=true")
-).strip()
 
 import jax
 import numpy as np

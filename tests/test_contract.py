@@ -9,6 +9,7 @@ shared with the hostile-input and property tests).
 
 from __future__ import annotations
 
+import functools
 import os
 import zlib
 from typing import Any
@@ -17,7 +18,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.test_util import check_grads
 from specs import (
     all_reductions,
     all_specs,
@@ -119,12 +119,39 @@ def test_check_grads_float64(name, x64):
         pytest.skip("spec opts out of finite-difference checks (piecewise or sampled)")
     args = tuple(a.astype(np.float64) if _is_float(a) else a for a in spec.make(np.random.default_rng(4)))
     xs, others, statics = diff_split(name, args)
-    f = differentiable(name, statics)
-    check_grads(lambda *xs: f(xs, others), list(xs), order=1, modes=("rev",), atol=1e-4, rtol=1e-4, eps=1e-6)
+    rng = np.random.default_rng(0)
+    directions = tuple(rng.standard_normal(np.shape(x)) for x in xs)
+    numerical, analytic = _directional(name, statics)(xs, others, directions)
+    # check_grads(order=1, modes=("rev",)) with its tolerances, compiled as one function.
+    assert abs(numerical - analytic) <= 1e-4 + 1e-4 * abs(analytic), (
+        f"{name}: reverse-mode directional derivative {analytic} != central difference {numerical}")
 
 
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+@functools.cache
+def _directional(name: str, statics: tuple):
+    """``(central difference, grad . v)`` along directions ``v``, in one compiled function
+    (``jax.test_util.check_grads`` compiles the forward, the VJP and its transpose apart)."""
+    f, eps = differentiable(name, statics), 1e-6
+
+    @jax.jit
+    def both(xs, others, v):
+        plus = tuple(x + eps * d for x, d in zip(xs, v))
+        minus = tuple(x - eps * d for x, d in zip(xs, v))
+        numerical = (f(plus, others) - f(minus, others)) / (2 * eps)
+        grads = jax.grad(lambda xs: f(xs, others))(xs)
+        return numerical, sum(jnp.vdot(g, d) for g, d in zip(grads, v))
+
+    return both
+
+
+# Both half dtypes take the same upcast path: each loss is checked with one of them (by name
+# hash, so both dtypes cover half the registry), or with both with JAXLOSS_ALL_DTYPES=1.
+HALF = [jnp.bfloat16, jnp.float16]
+HALF_CASES = [(n, d) for n in NAMES for i, d in enumerate(HALF)
+              if os.environ.get("JAXLOSS_ALL_DTYPES") or zlib.crc32(n.encode()) % 2 == i]
+
+
+@pytest.mark.parametrize(("name", "dtype"), HALF_CASES)
 def test_half_inputs_computed_in_float32(name, dtype):
     spec = SPECS[name]
     if not spec.half:

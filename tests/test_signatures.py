@@ -41,6 +41,11 @@ FOREIGN_OK = {
     ("adversarial_loss", "inputs"): "the model's inputs that the attack perturbs, not predictions",
     ("trades_loss", "inputs"): "the model's inputs that the attack perturbs, not predictions",
     ("fused_linear_cross_entropy", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger FLCE)",
+    ("fused_linear_dpo_loss", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger)",
+    ("fused_linear_orpo_loss", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger)",
+    ("fused_linear_simpo_loss", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger)",
+    ("fused_linear_cpo_loss", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger)",
+    ("asymmetric_unified_focal_loss", "weight"): "the mixing weight of the focal and focal-Tversky terms (MONAI; API.md D7)",
 }
 # A paper's own epsilon (DESIGN.md: only where nothing else in that family uses it); numerical
 # floors are ``eps``.

@@ -152,8 +152,12 @@ from .llm import bco_loss as bco_loss
 from .llm import cpo_loss as cpo_loss
 from .llm import default_chunk_size as default_chunk_size
 from .llm import dpo_loss as dpo_loss
+from .llm import fused_linear_cpo_loss as fused_linear_cpo_loss
 from .llm import fused_linear_cross_entropy as fused_linear_cross_entropy
+from .llm import fused_linear_dpo_loss as fused_linear_dpo_loss
 from .llm import fused_linear_logprobs as fused_linear_logprobs
+from .llm import fused_linear_orpo_loss as fused_linear_orpo_loss
+from .llm import fused_linear_simpo_loss as fused_linear_simpo_loss
 from .llm import generalized_jsd_loss as generalized_jsd_loss
 from .llm import grpo_advantages as grpo_advantages
 from .llm import grpo_loss as grpo_loss
@@ -179,12 +183,14 @@ from .perceptual import gram_matrix as gram_matrix
 from .perceptual import perceptual_loss as perceptual_loss
 from .perceptual import style_loss as style_loss
 from .perceptual import total_variation_loss as total_variation_loss
+from .ranking import approx_metric_loss as approx_metric_loss
 from .ranking import approx_ndcg_loss as approx_ndcg_loss
 from .ranking import bpr_loss as bpr_loss
 from .ranking import dcg2_lambdaweight as dcg2_lambdaweight
 from .ranking import dcg_lambdaweight as dcg_lambdaweight
 from .ranking import gumbel_t12n as gumbel_t12n
 from .ranking import labeldiff_lambdaweight as labeldiff_lambdaweight
+from .ranking import lambda_loss as lambda_loss
 from .ranking import listmle_loss as listmle_loss
 from .ranking import pairwise_hinge_loss as pairwise_hinge_loss
 from .ranking import pairwise_logistic_loss as pairwise_logistic_loss
@@ -219,6 +225,9 @@ from .regression import smooth_l1_loss as smooth_l1_loss
 from .regression import squared_error as squared_error
 from .regression import squared_logarithmic_error as squared_logarithmic_error
 from .regression import wing_loss as wing_loss
+from .segmentation import asymmetric_focal_loss as asymmetric_focal_loss
+from .segmentation import asymmetric_focal_tversky_loss as asymmetric_focal_tversky_loss
+from .segmentation import asymmetric_unified_focal_loss as asymmetric_unified_focal_loss
 from .segmentation import boundary_loss as boundary_loss
 from .segmentation import dice_ce_loss as dice_ce_loss
 from .segmentation import dice_focal_loss as dice_focal_loss
@@ -261,8 +270,12 @@ __all__ = [
     "aliases",
     "angle_loss",
     "angular_loss",
+    "approx_metric_loss",
     "approx_ndcg_loss",
     "arcface_loss",
+    "asymmetric_focal_loss",
+    "asymmetric_focal_tversky_loss",
+    "asymmetric_unified_focal_loss",
     "available",
     "barlow_twins_loss",
     "batch_all_triplet_mask",
@@ -312,8 +325,12 @@ __all__ = [
     "energy_distance",
     "fgsm_perturbation",
     "focal_tversky_loss",
+    "fused_linear_cpo_loss",
     "fused_linear_cross_entropy",
+    "fused_linear_dpo_loss",
     "fused_linear_logprobs",
+    "fused_linear_orpo_loss",
+    "fused_linear_simpo_loss",
     "gather_batch",
     "gaussian_nll_loss",
     "gaussian_wasserstein",
@@ -356,6 +373,7 @@ __all__ = [
     "l1_regularization",
     "l2_regularization",
     "labeldiff_lambdaweight",
+    "lambda_loss",
     "large_margin_softmax_loss",
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",

@@ -8,8 +8,12 @@ from .llm import bco_loss as bco_loss
 from .llm import cpo_loss as cpo_loss
 from .llm import default_chunk_size as default_chunk_size
 from .llm import dpo_loss as dpo_loss
+from .llm import fused_linear_cpo_loss as fused_linear_cpo_loss
 from .llm import fused_linear_cross_entropy as fused_linear_cross_entropy
+from .llm import fused_linear_dpo_loss as fused_linear_dpo_loss
 from .llm import fused_linear_logprobs as fused_linear_logprobs
+from .llm import fused_linear_orpo_loss as fused_linear_orpo_loss
+from .llm import fused_linear_simpo_loss as fused_linear_simpo_loss
 from .llm import generalized_jsd_loss as generalized_jsd_loss
 from .llm import grpo_advantages as grpo_advantages
 from .llm import grpo_loss as grpo_loss
@@ -30,8 +34,12 @@ __all__ = [
     "cpo_loss",
     "default_chunk_size",
     "dpo_loss",
+    "fused_linear_cpo_loss",
     "fused_linear_cross_entropy",
+    "fused_linear_dpo_loss",
     "fused_linear_logprobs",
+    "fused_linear_orpo_loss",
+    "fused_linear_simpo_loss",
     "generalized_jsd_loss",
     "grpo_advantages",
     "grpo_loss",

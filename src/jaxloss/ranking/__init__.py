@@ -5,6 +5,7 @@
 from ..embedding import margin_ranking_loss as margin_ranking_loss
 from ._approx import approx_ndcg_loss as approx_ndcg_loss
 from ._gumbel import gumbel_t12n as gumbel_t12n
+from ._lambda_loss import lambda_loss as lambda_loss
 from ._lambdaweights import dcg2_lambdaweight as dcg2_lambdaweight
 from ._lambdaweights import dcg_lambdaweight as dcg_lambdaweight
 from ._lambdaweights import labeldiff_lambdaweight as labeldiff_lambdaweight
@@ -12,6 +13,7 @@ from ._listwise import listmle_loss as listmle_loss
 from ._listwise import poly1_softmax_loss as poly1_softmax_loss
 from ._listwise import softmax_ranking_loss as softmax_ranking_loss
 from ._listwise import unique_softmax_loss as unique_softmax_loss
+from ._metrics import approx_metric_loss as approx_metric_loss
 from ._pairwise import pairwise_hinge_loss as pairwise_hinge_loss
 from ._pairwise import pairwise_logistic_loss as pairwise_logistic_loss
 from ._pairwise import pairwise_mse_loss as pairwise_mse_loss
@@ -20,12 +22,14 @@ from ._pairwise import pairwise_soft_zero_one_loss as pairwise_soft_zero_one_los
 from ._ranking import bpr_loss as bpr_loss
 
 __all__ = [
+    "approx_metric_loss",
     "approx_ndcg_loss",
     "bpr_loss",
     "dcg2_lambdaweight",
     "dcg_lambdaweight",
     "gumbel_t12n",
     "labeldiff_lambdaweight",
+    "lambda_loss",
     "listmle_loss",
     "margin_ranking_loss",
     "pairwise_hinge_loss",

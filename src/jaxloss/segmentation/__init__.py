@@ -19,8 +19,14 @@ from ._overlap import tversky_loss as tversky_loss
 from ._seg_focal import segmentation_focal_loss as segmentation_focal_loss
 from ._skeleton import soft_cldice_loss as soft_cldice_loss
 from ._skeleton import soft_dice_cldice_loss as soft_dice_cldice_loss
+from ._unified_focal import asymmetric_focal_loss as asymmetric_focal_loss
+from ._unified_focal import asymmetric_focal_tversky_loss as asymmetric_focal_tversky_loss
+from ._unified_focal import asymmetric_unified_focal_loss as asymmetric_unified_focal_loss
 
 __all__ = [
+    "asymmetric_focal_loss",
+    "asymmetric_focal_tversky_loss",
+    "asymmetric_unified_focal_loss",
     "boundary_loss",
     "dice_ce_loss",
     "dice_focal_loss",

@@ -50,7 +50,7 @@ def _lovasz_extension(errors: jax.Array, fg: jax.Array, valid: jax.Array) -> jax
 def lovasz_softmax_loss(
     predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
     classes: Literal["present", "all"] = "present", per_image: bool = False,
-    ignore_index: int | None = None,
+    ignore_index: int | None = None, axis: int = -1,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Lovász-Softmax loss: the Lovász extension of the per-class Jaccard loss.
@@ -65,9 +65,11 @@ def lovasz_softmax_loss(
 
     Args:
       predictions: ``[batch, *spatial, classes]`` floating logits (``activation``
-        ``"softmax"``/``"sigmoid"``) or probabilities (``activation=None``).
-      targets: integer class indices ``[batch, *spatial]`` or floating one-hot /
-        probability maps with the shape of ``predictions``.
+        ``"softmax"``/``"sigmoid"``) or probabilities (``activation=None``); the class
+        axis is ``axis``.
+      targets: integer class indices ``[batch, *spatial]`` (or ``[batch, 1, *spatial]``
+        with ``axis=1``) or floating one-hot / probability maps with the shape of
+        ``predictions``.
       activation: ``"softmax"`` over the class axis (MONAI ``softmax=True``; needs
         at least two classes), ``"sigmoid"`` per channel (MONAI ``sigmoid=True``) or
         ``None``.
@@ -77,6 +79,8 @@ def lovasz_softmax_loss(
         ``LovaszLoss``): one loss per class over the whole batch; ``True``: the
         loss of each image (mean over its classes), then the mean over images.
       ignore_index: pixels whose target is ``ignore_index`` are excluded.
+      axis: the class axis: ``-1`` channel-last (default), ``1`` channels-first
+        (segmentation_models_pytorch's and MONAI's layout).
       weights: optional weights broadcastable to the ``"none"`` output.
       where: optional boolean mask of the ``"none"`` output.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -98,7 +102,7 @@ def lovasz_softmax_loss(
       CVPR 2018; segmentation_models_pytorch ``LovaszLoss(mode="multiclass")``.
     """
     contracts.choice(classes, ("present", "all"), "classes")
-    prep = class_maps(predictions, targets, activation, ignore_index)
+    prep = class_maps(predictions, targets, activation, ignore_index, axis=axis)
     t = prep.t
     assert t is not None  # one_hot=True: integer targets come back as one-hot maps
     p = activate(prep.x, activation)
