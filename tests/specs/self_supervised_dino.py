@@ -47,6 +47,7 @@ SPECS = {
         **_state,
     ),
     "ibot_patch_loss": Spec(
+        shard=False,  # odd leading dimension
         make=_ibot(),
         extreme=_ibot(1e4),
         bad=lambda rng: (
@@ -59,6 +60,7 @@ SPECS = {
     ),
     # The Sinkhorn codes are targets under stop_gradient, which finite differences see.
     "swav_loss": Spec(
+        shard=False,  # odd leading dimension
         make=args(normal(3, B + 1, K)),
         extreme=args(normal(3, B + 1, K, scale=1e4)),
         bad=args(normal(B + 1, K)),
