@@ -39,7 +39,7 @@ FAMILIES = {
 }
 # Modules kept importable under their wave-1 names: (module, family, private module or None).
 COMPAT = {
-    "mining": ("embedding", "_mining", "Mining: fixed-shape pair/triplet masks and miners (also in jaxloss.embedding)."),
+    "mining": ("embedding", ("_mining", "_mining_strategies"), "Mining: fixed-shape pair/triplet masks and miners (also in jaxloss.embedding)."),
     "fused": ("llm", None, "Large vocabularies: cross-entropy fused with the output projection (also in jaxloss.llm)."),
 }
 TOP = '''"""jaxloss: loss functions for JAX.
@@ -115,7 +115,7 @@ def render() -> dict[pathlib.Path, str]:
         if private is None:
             names = [n for _, n in exports[family]]
         else:
-            names = _module_all(PACKAGE / family / f"{private}.py")[0]
+            names = [n for p in private for n in _module_all(PACKAGE / family / f"{p}.py")[0]]
         files[PACKAGE / f"{module}.py"] = (
             f'"""{doc}"""\n\n{HEADER}\n{_lines([(f".{family}", n) for n in sorted(names)])}\n{_all(sorted(names))}'
         )

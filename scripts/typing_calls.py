@@ -64,6 +64,8 @@ distances = jaxloss.pairwise_distances(x)
 SUBPACKAGE = {"fused": "llm"}
 # The non-loss public names: name -> a statement using it.
 OTHERS = {
+    "distance_weighted_negatives": "dw_neg, dw_valid = jaxloss.distance_weighted_negatives(distances, labels, key, dim=4)",
+    "easy_hard_triplets": 'eh_pos, eh_neg, eh_valid = jaxloss.easy_hard_triplets(distances, labels, pos_strategy="hard")',
     "FAMILIES": "families = jaxloss.FAMILIES",
     "LossInfo": 'loss_info: jaxloss.LossInfo = jaxloss.info("huber")',
     "info": 'reference: str = jaxloss.info("mse").reference',

@@ -207,22 +207,35 @@ def test_soft_sort_operators_match_ott(x64):
         "ranks": lambda z: jaxloss.soft_rank(z, **tight),
         "topk2": lambda z: jaxloss.soft_topk_mask(z, 2, **tight),
     }
-    for name, op in ops.items():
-        value, vjp = jax.vjp(op, x)  # one trace for the value and the gradient
+
+    @jax.jit  # the five operators, values and gradients, in one compilation
+    def values_and_grads(z, w):
+        out = {}
+        for name, op in ops.items():
+            value, vjp = jax.vjp(op, z)
+            out[name] = (value, vjp(w[:, : value.shape[-1]])[0])
+        return out
+
+    for name, (value, grad) in values_and_grads(x, jnp.asarray(w)).items():
         np.testing.assert_allclose(value, R[f"ss/{name}"], atol=1e-8, err_msg=name)
-        (grad,) = vjp(jnp.asarray(w[:, : value.shape[-1]]))
         np.testing.assert_allclose(grad, R[f"ss/{name}/grad"], atol=1e-6, err_msg=name)
 
 
 def test_spearman_loss_matches_ott_ranks_and_scipy(x64):
     x, t = R["ss/x"], R["sp/t"]
-    f = lambda z, e: jaxloss.spearman_loss(z, t, epsilon=e, reduction="none")  # noqa: E731
-    value, vjp = jax.vjp(lambda z: f(z, 0.05), x)
+
+    @jax.jit  # one compilation for the three cases (epsilon is traced)
+    def value_and_vjp(z, target, e):
+        value, vjp = jax.vjp(
+            lambda z: jaxloss.spearman_loss(z, target, epsilon=e, reduction="none"), z
+        )
+        return value, vjp(jnp.full(2, 0.5))[0]
+
+    value, grad = value_and_vjp(x, t, 0.05)
     np.testing.assert_allclose(value, R["sp/loss"], atol=1e-4)  # at the default tolerance 1e-3
-    (grad,) = vjp(jnp.full(2, 0.5))
     np.testing.assert_allclose(grad, R["sp/grad"], atol=1e-4)
     # small epsilon: 1 - scipy spearmanr (no ties in x)
-    np.testing.assert_allclose(f(x, 1e-3), R["sp/scipy"], atol=2e-2)
+    np.testing.assert_allclose(value_and_vjp(x, t, 1e-3)[0], R["sp/scipy"], atol=2e-2)
     # a constant target list gives 0 with zero gradient
-    zero, g = jax.value_and_grad(lambda z: jaxloss.spearman_loss(z, jnp.ones(6)))(x[0])
-    assert float(zero) == 0.0 and np.all(g == 0)
+    zero, g = value_and_vjp(x, jnp.ones_like(t), 0.05)
+    assert np.all(np.asarray(zero) == 0.0) and np.all(np.asarray(g) == 0)

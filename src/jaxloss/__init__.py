@@ -104,6 +104,7 @@ from .embedding import arcface_loss as arcface_loss
 from .embedding import batch_all_triplet_mask as batch_all_triplet_mask
 from .embedding import batch_contrastive_loss as batch_contrastive_loss
 from .embedding import batch_hard_triplets as batch_hard_triplets
+from .embedding import center_invariant_regularization as center_invariant_regularization
 from .embedding import center_loss as center_loss
 from .embedding import circle_loss as circle_loss
 from .embedding import contrastive_loss as contrastive_loss
@@ -113,11 +114,16 @@ from .embedding import cosface_loss as cosface_loss
 from .embedding import cosine_embedding_loss as cosine_embedding_loss
 from .embedding import cosine_similarity_loss as cosine_similarity_loss
 from .embedding import curricularface_loss as curricularface_loss
+from .embedding import distance_weighted_negatives as distance_weighted_negatives
+from .embedding import easy_hard_triplets as easy_hard_triplets
+from .embedding import embedding_norm_regularization as embedding_norm_regularization
+from .embedding import fast_ap_loss as fast_ap_loss
 from .embedding import gather_batch as gather_batch
 from .embedding import ge2e_loss as ge2e_loss
 from .embedding import generalized_lifted_structure_loss as generalized_lifted_structure_loss
 from .embedding import global_orthogonal_regularization as global_orthogonal_regularization
 from .embedding import hard_pairs as hard_pairs
+from .embedding import histogram_loss as histogram_loss
 from .embedding import infonce_loss as infonce_loss
 from .embedding import large_margin_softmax_loss as large_margin_softmax_loss
 from .embedding import lifted_structure_loss as lifted_structure_loss
@@ -136,8 +142,11 @@ from .embedding import pair_margin_pairs as pair_margin_pairs
 from .embedding import pairwise_distances as pairwise_distances
 from .embedding import positive_mask as positive_mask
 from .embedding import proxy_anchor_loss as proxy_anchor_loss
+from .embedding import regular_face_regularization as regular_face_regularization
 from .embedding import semi_hard_negatives as semi_hard_negatives
+from .embedding import smooth_ap_loss as smooth_ap_loss
 from .embedding import soft_triple_loss as soft_triple_loss
+from .embedding import sparse_centers_regularization as sparse_centers_regularization
 from .embedding import sphereface_loss as sphereface_loss
 from .embedding import sub_center_arcface_loss as sub_center_arcface_loss
 from .embedding import sub_center_outliers as sub_center_outliers
@@ -146,6 +155,7 @@ from .embedding import triplet_loss as triplet_loss
 from .embedding import triplet_margin_loss as triplet_margin_loss
 from .embedding import triplet_margin_mask as triplet_margin_mask
 from .embedding import tuplet_margin_loss as tuplet_margin_loss
+from .embedding import zero_mean_regularization as zero_mean_regularization
 from .llm import RunningMoments as RunningMoments
 from .llm import bco_init as bco_init
 from .llm import bco_loss as bco_loss
@@ -288,6 +298,7 @@ __all__ = [
     "boundary_loss",
     "bpr_loss",
     "categorical_cross_entropy",
+    "center_invariant_regularization",
     "center_loss",
     "checked",
     "circle_loss",
@@ -318,11 +329,15 @@ __all__ = [
     "dino_loss",
     "distance_box_iou_loss",
     "distance_transform_edt",
+    "distance_weighted_negatives",
     "dpo_loss",
     "dynamic_weight_average",
+    "easy_hard_triplets",
     "elastic_net",
+    "embedding_norm_regularization",
     "empirical_gaussian_wasserstein",
     "energy_distance",
+    "fast_ap_loss",
     "fgsm_perturbation",
     "focal_tversky_loss",
     "fused_linear_cpo_loss",
@@ -357,6 +372,7 @@ __all__ = [
     "hinge_embedding_loss",
     "hinge_generator_loss",
     "hinge_loss",
+    "histogram_loss",
     "huber_loss",
     "ibot_patch_loss",
     "info",
@@ -431,6 +447,7 @@ __all__ = [
     "proxy_anchor_loss",
     "quantile_loss",
     "r1_penalty",
+    "regular_face_regularization",
     "relativistic_average_discriminator_loss",
     "relativistic_average_generator_loss",
     "robust_loss",
@@ -446,6 +463,7 @@ __all__ = [
     "sinkhorn_knopp",
     "skew_kl_loss",
     "sliced_wasserstein",
+    "smooth_ap_loss",
     "smooth_l1_loss",
     "smooth_labels",
     "soft_cldice_loss",
@@ -458,6 +476,7 @@ __all__ = [
     "softmax_cross_entropy",
     "softmax_focal_loss",
     "softmax_ranking_loss",
+    "sparse_centers_regularization",
     "sparsemax_loss",
     "spearman_loss",
     "spectral_clustering_loss",
@@ -487,4 +506,5 @@ __all__ = [
     "wasserstein_generator_loss",
     "weighted_sum",
     "wing_loss",
+    "zero_mean_regularization",
 ]

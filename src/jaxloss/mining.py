@@ -4,6 +4,8 @@
 
 from .embedding import batch_all_triplet_mask as batch_all_triplet_mask
 from .embedding import batch_hard_triplets as batch_hard_triplets
+from .embedding import distance_weighted_negatives as distance_weighted_negatives
+from .embedding import easy_hard_triplets as easy_hard_triplets
 from .embedding import gather_batch as gather_batch
 from .embedding import hard_pairs as hard_pairs
 from .embedding import multi_similarity_pairs as multi_similarity_pairs
@@ -17,6 +19,8 @@ from .embedding import triplet_margin_mask as triplet_margin_mask
 __all__ = [
     "batch_all_triplet_mask",
     "batch_hard_triplets",
+    "distance_weighted_negatives",
+    "easy_hard_triplets",
     "gather_batch",
     "hard_pairs",
     "multi_similarity_pairs",

@@ -8,6 +8,9 @@ from ._heads import cosface_loss as cosface_loss
 from ._heads import curricularface_loss as curricularface_loss
 from ._heads import sub_center_arcface_loss as sub_center_arcface_loss
 from ._heads import sub_center_outliers as sub_center_outliers
+from ._histograms import fast_ap_loss as fast_ap_loss
+from ._histograms import histogram_loss as histogram_loss
+from ._histograms import smooth_ap_loss as smooth_ap_loss
 from ._mining import batch_all_triplet_mask as batch_all_triplet_mask
 from ._mining import batch_hard_triplets as batch_hard_triplets
 from ._mining import gather_batch as gather_batch
@@ -19,6 +22,8 @@ from ._mining import pairwise_distances as pairwise_distances
 from ._mining import positive_mask as positive_mask
 from ._mining import semi_hard_negatives as semi_hard_negatives
 from ._mining import triplet_margin_mask as triplet_margin_mask
+from ._mining_strategies import distance_weighted_negatives as distance_weighted_negatives
+from ._mining_strategies import easy_hard_triplets as easy_hard_triplets
 from ._multiplicative import large_margin_softmax_loss as large_margin_softmax_loss
 from ._multiplicative import sphereface_loss as sphereface_loss
 from ._neighbourhood import angular_loss as angular_loss
@@ -34,6 +39,11 @@ from ._proxies import margin_loss as margin_loss
 from ._proxies import npairs_loss as npairs_loss
 from ._proxies import proxy_anchor_loss as proxy_anchor_loss
 from ._proxies import soft_triple_loss as soft_triple_loss
+from ._regularizers import center_invariant_regularization as center_invariant_regularization
+from ._regularizers import embedding_norm_regularization as embedding_norm_regularization
+from ._regularizers import regular_face_regularization as regular_face_regularization
+from ._regularizers import sparse_centers_regularization as sparse_centers_regularization
+from ._regularizers import zero_mean_regularization as zero_mean_regularization
 from ._sentence import angle_loss as angle_loss
 from ._sentence import contrastive_loss_from_distances as contrastive_loss_from_distances
 from ._sentence import cosent_loss as cosent_loss
@@ -58,6 +68,7 @@ __all__ = [
     "batch_all_triplet_mask",
     "batch_contrastive_loss",
     "batch_hard_triplets",
+    "center_invariant_regularization",
     "center_loss",
     "circle_loss",
     "contrastive_loss",
@@ -67,11 +78,16 @@ __all__ = [
     "cosine_embedding_loss",
     "cosine_similarity_loss",
     "curricularface_loss",
+    "distance_weighted_negatives",
+    "easy_hard_triplets",
+    "embedding_norm_regularization",
+    "fast_ap_loss",
     "gather_batch",
     "ge2e_loss",
     "generalized_lifted_structure_loss",
     "global_orthogonal_regularization",
     "hard_pairs",
+    "histogram_loss",
     "infonce_loss",
     "large_margin_softmax_loss",
     "lifted_structure_loss",
@@ -90,8 +106,11 @@ __all__ = [
     "pairwise_distances",
     "positive_mask",
     "proxy_anchor_loss",
+    "regular_face_regularization",
     "semi_hard_negatives",
+    "smooth_ap_loss",
     "soft_triple_loss",
+    "sparse_centers_regularization",
     "sphereface_loss",
     "sub_center_arcface_loss",
     "sub_center_outliers",
@@ -100,4 +119,5 @@ __all__ = [
     "triplet_margin_loss",
     "triplet_margin_mask",
     "tuplet_margin_loss",
+    "zero_mean_regularization",
 ]

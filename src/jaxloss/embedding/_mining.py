@@ -661,3 +661,38 @@ def triplet_margin_mask(
     else:
         keep = delta <= m
     return keep & pos[:, :, None] & neg[:, None, :]
+
+
+# --------------------------------------------------------------------------- one per row (shared by the easy/hard miners)
+
+
+def _range_mask(d: jax.Array, allowed: tuple[float, float] | None, what: str) -> jax.Array | None:
+    if allowed is None:
+        return None
+    if len(allowed) != 2:
+        raise ValueError(f"{function_name()}: {what} must be a (low, high) pair, got {allowed!r}")
+    low, high = (jnp.asarray(jax.lax.stop_gradient(v), d.dtype) for v in allowed)
+    return (d >= low) & (d <= high)
+
+
+def _pick_per_row(
+    d: jax.Array,
+    candidates: jax.Array,
+    nearest: bool,
+    allowed: jax.Array | None,
+    threshold: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Per row, the nearest (``nearest``) or farthest candidate, optionally beyond the
+    per-row ``threshold`` (nearest: strictly farther; farthest: strictly nearer) and
+    inside the ``allowed`` band: ``(index, distance, found)``."""
+    m = candidates
+    if threshold is not None:
+        m = m & ((d > threshold[:, None]) if nearest else (d < threshold[:, None]))
+    if allowed is not None:
+        m = m & allowed
+    if nearest:
+        idx = jnp.argmin(jnp.where(m, d, jnp.inf), axis=1)
+    else:
+        idx = jnp.argmax(jnp.where(m, d, -jnp.inf), axis=1)
+    idx = idx.astype(jnp.int32)
+    return idx, pick(d, idx), jnp.any(m, axis=1)
