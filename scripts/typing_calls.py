@@ -64,6 +64,14 @@ distances = jaxloss.pairwise_distances(x)
 SUBPACKAGE = {"fused": "llm"}
 # The non-loss public names: name -> a statement using it.
 OTHERS = {
+    "XBMState": "xbm_state: jaxloss.XBMState = jaxloss.xbm_init(8, 4)",
+    "xbm_init": "jaxloss.xbm_init(8, 4, dtype=jnp.float32)",
+    "cross_batch_memory_loss": "xbm_loss, xbm_state = jaxloss.cross_batch_memory_loss(jaxloss.ntxent, x, labels, jaxloss.xbm_init(8, 4), temperature=0.5)",
+    "self_supervised_loss": "jaxloss.self_supervised_loss(jaxloss.ntxent, x, x, symmetric=False)",
+    "cached_embed": "embedded: jax.Array = jaxloss.cached_embed(lambda w, e: e @ w, chunk_size=2)(jnp.eye(4), x)",
+    "cached_loss": "jaxloss.cached_loss(jaxloss.multiple_negatives_ranking_loss, lambda w, e: e @ w, jnp.eye(4), x, x, "
+    "chunk_size=2, scale=5.0)",
+    "matryoshka_loss": "jaxloss.matryoshka_loss(jaxloss.multiple_negatives_ranking_loss, (x, x), dims=(4, 2), weights=(1.0, 0.5))",
     "distance_weighted_negatives": "dw_neg, dw_valid = jaxloss.distance_weighted_negatives(distances, labels, key, dim=4)",
     "easy_hard_triplets": 'eh_pos, eh_neg, eh_valid = jaxloss.easy_hard_triplets(distances, labels, pos_strategy="hard")',
     "FAMILIES": "families = jaxloss.FAMILIES",

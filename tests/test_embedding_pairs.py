@@ -14,7 +14,7 @@ from references import load
 
 import jaxloss
 from jaxloss import mining
-from jaxloss.embedding import _pairs as _embedding_pairs
+from jaxloss.embedding import _triplets as _embedding_triplets
 from jaxloss.embedding._mining import METRICS
 
 G = load("embedding_pairs")
@@ -170,13 +170,13 @@ def test_margin_is_differentiable():
 
 def test_soft_batch_all_in_several_chunks(monkeypatch, x64):
     # Force chunks of 2 anchors (12 anchors: 6 chunks; 11: padding of one row).
-    monkeypatch.setattr(_embedding_pairs, "_CHUNK_BYTES", 4 * 2 * 12 * 12)
+    monkeypatch.setattr(_embedding_triplets, "_CHUNK_BYTES", 4 * 2 * 12 * 12)
     y = G["trip_labels"].astype(np.int32)
     value, grad = _vg(lambda e: jaxloss.triplet_loss(e, y, margin=0.8, mining="batch_all", soft_margin=True))(G["trip_x"])
     np.testing.assert_allclose(value, G["trip_batch_all_soft"], **TOL)
     np.testing.assert_allclose(grad, G["trip_batch_all_soft_g"], **TOL)
     odd = jaxloss.triplet_loss(G["trip_x"][:11], y[:11], mining="batch_all", soft_margin=True, reduction="none")
-    monkeypatch.setattr(_embedding_pairs, "_CHUNK_BYTES", 1 << 28)
+    monkeypatch.setattr(_embedding_triplets, "_CHUNK_BYTES", 1 << 28)
     ref = jaxloss.triplet_loss(G["trip_x"][:11], y[:11], mining="batch_all", soft_margin=True, reduction="none")
     np.testing.assert_allclose(odd, ref, **TOL)
 

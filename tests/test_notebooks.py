@@ -1,4 +1,5 @@
-"""The notebooks run top to bottom on CPU, and their Colab badges point at files that exist."""
+"""The notebooks' Colab badges point at files that exist (the documentation build executes the
+notebooks: ``sphinx-build -W`` fails on any cell error)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,3 @@ def test_colab_badge_points_at_this_file(path):
     assert match, f"{path.name}: the first cell has no Open-in-Colab badge"
     assert (ROOT / match.group(1)).resolve() == path.resolve()
     assert any("TPU" in c.source for c in nb.cells if c.cell_type == "markdown")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_executes(path):
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()

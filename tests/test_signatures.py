@@ -45,6 +45,8 @@ FOREIGN_OK = {
     ("fused_linear_orpo_loss", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger)",
     ("fused_linear_simpo_loss", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger)",
     ("fused_linear_cpo_loss", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger)",
+    ("fused_linear_kto_loss", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger)",
+    ("fused_linear_grpo_loss", "weight"): "the [D, V] output projection: API.md 3.0 names it weight (Liger)",
     ("asymmetric_unified_focal_loss", "weight"): "the mixing weight of the focal and focal-Tversky terms (MONAI; API.md D7)",
 }
 # A paper's own epsilon (DESIGN.md: only where nothing else in that family uses it); numerical
@@ -55,6 +57,7 @@ EPSILON_OK = {
     "adversarial_loss": "the FGSM radius",
     "trades_loss": "the PGD radius",
     "grpo_loss": "the PPO clip range (TRL GRPOConfig.epsilon)",
+    "fused_linear_grpo_loss": "the PPO clip range (TRL GRPOConfig.epsilon)",
     "swav_loss": "the entropic regularisation of SwAV's Sinkhorn step",
     "poly1_softmax_loss": "the Poly-1 coefficient (rax)",
     "spearman_loss": "the entropic regularisation of the soft ranks (ott)",

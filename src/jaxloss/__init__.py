@@ -98,12 +98,15 @@ from .distribution import soft_sort as soft_sort
 from .distribution import soft_topk_mask as soft_topk_mask
 from .distribution import spearman_loss as spearman_loss
 from .distribution import wasserstein_1d as wasserstein_1d
+from .embedding import XBMState as XBMState
 from .embedding import angle_loss as angle_loss
 from .embedding import angular_loss as angular_loss
 from .embedding import arcface_loss as arcface_loss
 from .embedding import batch_all_triplet_mask as batch_all_triplet_mask
 from .embedding import batch_contrastive_loss as batch_contrastive_loss
 from .embedding import batch_hard_triplets as batch_hard_triplets
+from .embedding import cached_embed as cached_embed
+from .embedding import cached_loss as cached_loss
 from .embedding import center_invariant_regularization as center_invariant_regularization
 from .embedding import center_loss as center_loss
 from .embedding import circle_loss as circle_loss
@@ -113,6 +116,7 @@ from .embedding import cosent_loss as cosent_loss
 from .embedding import cosface_loss as cosface_loss
 from .embedding import cosine_embedding_loss as cosine_embedding_loss
 from .embedding import cosine_similarity_loss as cosine_similarity_loss
+from .embedding import cross_batch_memory_loss as cross_batch_memory_loss
 from .embedding import curricularface_loss as curricularface_loss
 from .embedding import distance_weighted_negatives as distance_weighted_negatives
 from .embedding import easy_hard_triplets as easy_hard_triplets
@@ -121,6 +125,7 @@ from .embedding import fast_ap_loss as fast_ap_loss
 from .embedding import gather_batch as gather_batch
 from .embedding import ge2e_loss as ge2e_loss
 from .embedding import generalized_lifted_structure_loss as generalized_lifted_structure_loss
+from .embedding import gist_embed_loss as gist_embed_loss
 from .embedding import global_orthogonal_regularization as global_orthogonal_regularization
 from .embedding import hard_pairs as hard_pairs
 from .embedding import histogram_loss as histogram_loss
@@ -130,9 +135,16 @@ from .embedding import lifted_structure_loss as lifted_structure_loss
 from .embedding import margin_loss as margin_loss
 from .embedding import margin_mse_loss as margin_mse_loss
 from .embedding import margin_ranking_loss as margin_ranking_loss
+from .embedding import matryoshka_loss as matryoshka_loss
 from .embedding import multi_similarity_loss as multi_similarity_loss
 from .embedding import multi_similarity_pairs as multi_similarity_pairs
+from .embedding import (
+    multiple_negatives_bidirectional_ranking_loss as multiple_negatives_bidirectional_ranking_loss,
+)
 from .embedding import multiple_negatives_ranking_loss as multiple_negatives_ranking_loss
+from .embedding import (
+    multiple_negatives_symmetric_ranking_loss as multiple_negatives_symmetric_ranking_loss,
+)
 from .embedding import nca_loss as nca_loss
 from .embedding import negative_mask as negative_mask
 from .embedding import npairs_loss as npairs_loss
@@ -143,6 +155,7 @@ from .embedding import pairwise_distances as pairwise_distances
 from .embedding import positive_mask as positive_mask
 from .embedding import proxy_anchor_loss as proxy_anchor_loss
 from .embedding import regular_face_regularization as regular_face_regularization
+from .embedding import self_supervised_loss as self_supervised_loss
 from .embedding import semi_hard_negatives as semi_hard_negatives
 from .embedding import smooth_ap_loss as smooth_ap_loss
 from .embedding import soft_triple_loss as soft_triple_loss
@@ -155,6 +168,7 @@ from .embedding import triplet_loss as triplet_loss
 from .embedding import triplet_margin_loss as triplet_margin_loss
 from .embedding import triplet_margin_mask as triplet_margin_mask
 from .embedding import tuplet_margin_loss as tuplet_margin_loss
+from .embedding import xbm_init as xbm_init
 from .embedding import zero_mean_regularization as zero_mean_regularization
 from .llm import RunningMoments as RunningMoments
 from .llm import bco_init as bco_init
@@ -164,7 +178,10 @@ from .llm import default_chunk_size as default_chunk_size
 from .llm import dpo_loss as dpo_loss
 from .llm import fused_linear_cpo_loss as fused_linear_cpo_loss
 from .llm import fused_linear_cross_entropy as fused_linear_cross_entropy
+from .llm import fused_linear_distillation_loss as fused_linear_distillation_loss
 from .llm import fused_linear_dpo_loss as fused_linear_dpo_loss
+from .llm import fused_linear_grpo_loss as fused_linear_grpo_loss
+from .llm import fused_linear_kto_loss as fused_linear_kto_loss
 from .llm import fused_linear_logprobs as fused_linear_logprobs
 from .llm import fused_linear_orpo_loss as fused_linear_orpo_loss
 from .llm import fused_linear_simpo_loss as fused_linear_simpo_loss
@@ -246,11 +263,13 @@ from .segmentation import distance_transform_edt as distance_transform_edt
 from .segmentation import focal_tversky_loss as focal_tversky_loss
 from .segmentation import generalized_dice_focal_loss as generalized_dice_focal_loss
 from .segmentation import generalized_dice_loss as generalized_dice_loss
+from .segmentation import generalized_wasserstein_dice_loss as generalized_wasserstein_dice_loss
 from .segmentation import hausdorff_dt_loss as hausdorff_dt_loss
 from .segmentation import jaccard_loss as jaccard_loss
 from .segmentation import lovasz_hinge_loss as lovasz_hinge_loss
 from .segmentation import lovasz_softmax_loss as lovasz_softmax_loss
 from .segmentation import mcc_loss as mcc_loss
+from .segmentation import multiclass_generalized_dice_loss as multiclass_generalized_dice_loss
 from .segmentation import segmentation_focal_loss as segmentation_focal_loss
 from .segmentation import soft_cldice_loss as soft_cldice_loss
 from .segmentation import soft_dice_cldice_loss as soft_dice_cldice_loss
@@ -274,6 +293,7 @@ __all__ = [
     "LossInfo",
     "RunningMoments",
     "SinkhornOutput",
+    "XBMState",
     "absolute_error",
     "absolute_percentage_error",
     "adversarial_loss",
@@ -297,6 +317,8 @@ __all__ = [
     "binary_cross_entropy",
     "boundary_loss",
     "bpr_loss",
+    "cached_embed",
+    "cached_loss",
     "categorical_cross_entropy",
     "center_invariant_regularization",
     "center_loss",
@@ -316,6 +338,7 @@ __all__ = [
     "crammer_singer_hinge_loss",
     "crf_decode",
     "crf_loss",
+    "cross_batch_memory_loss",
     "ctc_loss",
     "curricularface_loss",
     "dcg2_lambdaweight",
@@ -342,7 +365,10 @@ __all__ = [
     "focal_tversky_loss",
     "fused_linear_cpo_loss",
     "fused_linear_cross_entropy",
+    "fused_linear_distillation_loss",
     "fused_linear_dpo_loss",
+    "fused_linear_grpo_loss",
+    "fused_linear_kto_loss",
     "fused_linear_logprobs",
     "fused_linear_orpo_loss",
     "fused_linear_simpo_loss",
@@ -357,7 +383,9 @@ __all__ = [
     "generalized_jsd_loss",
     "generalized_kl_divergence",
     "generalized_lifted_structure_loss",
+    "generalized_wasserstein_dice_loss",
     "get",
+    "gist_embed_loss",
     "global_mutual_information_loss",
     "global_orthogonal_regularization",
     "gradient_penalty",
@@ -404,6 +432,7 @@ __all__ = [
     "margin_loss",
     "margin_mse_loss",
     "margin_ranking_loss",
+    "matryoshka_loss",
     "max_sliced_wasserstein",
     "mcc_loss",
     "mean_bias_error",
@@ -415,9 +444,12 @@ __all__ = [
     "msle",
     "multi_similarity_loss",
     "multi_similarity_pairs",
+    "multiclass_generalized_dice_loss",
     "multiclass_hinge_loss",
     "multilabel_margin_loss",
+    "multiple_negatives_bidirectional_ranking_loss",
     "multiple_negatives_ranking_loss",
+    "multiple_negatives_symmetric_ranking_loss",
     "nca_loss",
     "negative_mask",
     "nll_loss",
@@ -452,6 +484,7 @@ __all__ = [
     "relativistic_average_generator_loss",
     "robust_loss",
     "segmentation_focal_loss",
+    "self_supervised_loss",
     "semi_hard_negatives",
     "siglip_loss",
     "sigmoid_binary_cross_entropy",
@@ -506,5 +539,6 @@ __all__ = [
     "wasserstein_generator_loss",
     "weighted_sum",
     "wing_loss",
+    "xbm_init",
     "zero_mean_regularization",
 ]

@@ -10,7 +10,10 @@ from .llm import default_chunk_size as default_chunk_size
 from .llm import dpo_loss as dpo_loss
 from .llm import fused_linear_cpo_loss as fused_linear_cpo_loss
 from .llm import fused_linear_cross_entropy as fused_linear_cross_entropy
+from .llm import fused_linear_distillation_loss as fused_linear_distillation_loss
 from .llm import fused_linear_dpo_loss as fused_linear_dpo_loss
+from .llm import fused_linear_grpo_loss as fused_linear_grpo_loss
+from .llm import fused_linear_kto_loss as fused_linear_kto_loss
 from .llm import fused_linear_logprobs as fused_linear_logprobs
 from .llm import fused_linear_orpo_loss as fused_linear_orpo_loss
 from .llm import fused_linear_simpo_loss as fused_linear_simpo_loss
@@ -36,7 +39,10 @@ __all__ = [
     "dpo_loss",
     "fused_linear_cpo_loss",
     "fused_linear_cross_entropy",
+    "fused_linear_distillation_loss",
     "fused_linear_dpo_loss",
+    "fused_linear_grpo_loss",
+    "fused_linear_kto_loss",
     "fused_linear_logprobs",
     "fused_linear_orpo_loss",
     "fused_linear_simpo_loss",

@@ -2,7 +2,10 @@
 
 :func:`labelled_batch` is the prologue of the losses over ``[batch, dim]``
 embeddings with one group label each (contrastive, triplet, SupCon, NT-Xent),
-gathered over ``axis_name`` when the batch is sharded; :func:`head_batch` is the
+gathered over ``axis_name`` when the batch is sharded; :func:`pair_batch` builds
+on it the anchors, the candidates (the batch itself, or PML's ``ref_emb``) and
+the ``[n, m]`` positive/negative pair masks of the losses that compare every
+anchor with every candidate; :func:`head_batch` is the
 prologue of the classification heads over embeddings, a class matrix and class
 labels (ArcFace, CosFace, CurricularFace, center loss); :func:`embedding_tuples`
 is the prologue of the losses over given pairs or triplets of ``[..., dim]``
@@ -28,6 +31,7 @@ from .types import ArrayLike
 __all__ = [
     "HeadBatch",
     "LabelledBatch",
+    "PairBatch",
     "Tuples",
     "check_labels",
     "check_rows",
@@ -35,6 +39,8 @@ __all__ = [
     "embedding_tuples",
     "head_batch",
     "labelled_batch",
+    "masked_lse",
+    "pair_batch",
     "pick",
 ]
 
@@ -100,6 +106,130 @@ def labelled_batch(embeddings: ArrayLike, labels: ArrayLike, axis_name: str | No
     y = jnp.asarray(labels)
     e_all, y_all = gather_batch((e, y), axis_name)
     return LabelledBatch(e, y, e_all, y_all, global_index(n, axis_name))
+
+
+class PairBatch(NamedTuple):
+    """The checked batch of a loss over (anchor, candidate) pairs, after :func:`pair_batch`.
+
+    Attributes:
+      embeddings: ``[n, dim]`` this device's anchors, in the compute dtype.
+      refs: ``[m, dim]`` the candidates: the embeddings gathered over
+        ``axis_name`` (the embeddings themselves on one device), or the
+        reference embeddings (gathered likewise; rows masked by ``ref_where``
+        zeroed).
+      self_index: ``[n]`` each anchor's own column in ``refs``; ``None`` with
+        reference embeddings (no self-exclusion).
+      pos: ``[n, m]`` positive pairs (same label, self excluded), or the given ``pos_mask``.
+      neg: ``[n, m]`` negative pairs (different labels), or the given ``neg_mask``.
+      labels: ``[n]`` the anchors' labels.
+      ref_labels: ``[m]`` the candidates' labels.
+      ref_valid: ``[n, m]`` the valid (anchor, reference) pairs (``ref_where``), or
+        ``None``: all valid.
+    """
+
+    embeddings: jax.Array
+    refs: jax.Array
+    self_index: jax.Array | None
+    pos: jax.Array
+    neg: jax.Array
+    labels: jax.Array
+    ref_labels: jax.Array
+    ref_valid: jax.Array | None
+
+
+def pair_batch(
+    embeddings: ArrayLike,
+    labels: ArrayLike,
+    pos_mask: ArrayLike | None = None,
+    neg_mask: ArrayLike | None = None,
+    ref_embeddings: ArrayLike | None = None,
+    ref_labels: ArrayLike | None = None,
+    ref_where: ArrayLike | None = None,
+    with_self: bool = False,
+    axis_name: str | None = None,
+) -> PairBatch:
+    """The checked, upcast batch and its ``[n, m]`` pair masks. Without references the
+    candidates are the embeddings (gathered over ``axis_name``), self excluded (kept as a
+    positive with ``with_self``); with them every reference row is a candidate (PML
+    ``ref_emb``), except those ``ref_where`` masks: ``[m]`` valid rows (a partly filled
+    memory) or ``[n, m]`` valid (anchor, reference) pairs (a memory that holds the
+    anchors themselves, :func:`jaxloss.cross_batch_memory_loss`); the references (with
+    their labels and mask) are what ``axis_name`` gathers. A given ``pos_mask``/``neg_mask``
+    replaces the label-derived mask of its kind (and is still restricted to the valid
+    references)."""
+    if ref_embeddings is None:
+        if ref_labels is not None or ref_where is not None:
+            raise ValueError(f"{function_name()}: ref_labels and ref_where need ref_embeddings")
+        batch = labelled_batch(embeddings, labels, axis_name)
+        e, y, refs, ry, index = batch
+        columns = jnp.arange(ry.shape[0], dtype=jnp.int32)
+        is_self = index.astype(jnp.int32)[:, None] == columns[None, :]
+        same = y[:, None] == ry[None, :]
+        pos, neg = (same if with_self else same & ~is_self), ~same
+        valid = None
+    else:
+        if ref_labels is None:
+            raise ValueError(
+                f"{function_name()}: ref_embeddings needs ref_labels (one label per reference row)"
+            )
+        batch = labelled_batch(embeddings, labels)
+        check_rows(ref_embeddings, "ref_embeddings")
+        check_same_dim(embeddings=embeddings, ref_embeddings=ref_embeddings)
+        contracts.integer(ref_labels=ref_labels)
+        contracts.shape_is(
+            ref_labels,
+            np.shape(ref_embeddings)[:1],
+            "ref_labels",
+            "one label per reference row",
+            like={"ref_embeddings": ref_embeddings},
+        )
+        e, refs = upcast(batch.embeddings, ref_embeddings)
+        y, ry = batch.labels, jnp.asarray(ref_labels)
+        refs, ry = gather_batch((refs, ry), axis_name)
+        valid = None
+        if ref_where is not None:
+            local = (e.shape[0], np.shape(ref_embeddings)[0])
+            if np.ndim(ref_where) == 2:  # per anchor: [n, m]
+                valid = broadcast(ref_where, local, "ref_where", dtype=bool)
+                if axis_name is not None:
+                    valid = jax.lax.all_gather(valid, axis_name, axis=1, tiled=True)
+            else:
+                valid = gather_batch(broadcast(ref_where, local[1:], "ref_where", dtype=bool), axis_name)
+                valid = jnp.broadcast_to(valid[None, :], (e.shape[0], refs.shape[0]))
+        index = None
+        pos = y[:, None] == ry[None, :]
+        neg = ~pos
+        # Rows masked for every anchor (a partly filled memory) must not reach any gradient,
+        # NaN included.
+        refs = sanitize(refs, None if valid is None else jnp.any(valid, axis=0)[:, None])
+    n, m = e.shape[0], refs.shape[0]
+    for what, mask in {"pos_mask": pos_mask, "neg_mask": neg_mask}.items():
+        if mask is not None:
+            contracts.shape_is(
+                mask,
+                (n, m),
+                what,
+                "a boolean [batch, candidates] pair mask (anchor, candidate)",
+                like={"embeddings": embeddings},
+            )
+    pos = pos if pos_mask is None else jnp.asarray(pos_mask, bool)
+    neg = neg if neg_mask is None else jnp.asarray(neg_mask, bool)
+    if valid is not None:
+        pos, neg = pos & valid, neg & valid
+    return PairBatch(e, refs, index, pos, neg, y, ry, valid)
+
+
+def masked_lse(z: jax.Array, mask: jax.Array, add_one: bool = False) -> jax.Array:
+    """Row-wise ``log(sum_{mask} exp z)`` (``log(1 + ...)`` with ``add_one``); an empty row
+    gives exactly 0 with zero gradients (PML ``lmu.logsumexp``)."""
+    has = jnp.any(mask, axis=-1, keepdims=True)
+    zz = jnp.where(mask, z, -jnp.inf)
+    if add_one:
+        zz = jnp.concatenate([zz, jnp.zeros_like(zz[..., :1])], axis=-1)
+        return jax.nn.logsumexp(zz, axis=-1)
+    # Empty rows: a logsumexp over finite zeros, then 0 (one over only -inf has a NaN gradient).
+    zz = jnp.where(has, zz, jnp.zeros((), z.dtype))
+    return jnp.where(has[..., 0], jax.nn.logsumexp(zz, axis=-1), jnp.zeros((), z.dtype))
 
 
 class HeadBatch(NamedTuple):

@@ -8,6 +8,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from . import anchor_names
 from .contracts import calling
 from .keywords import accepted, check_keywords
 
@@ -84,10 +85,23 @@ def info(name: str) -> LossInfo:
 
 
 def get(name: str) -> Callable[..., Any]:
-    """Returns the loss registered as ``name`` (a canonical name or an alias).
+    """Returns the loss registered as ``name``, or the loss an anchor library calls ``name``.
+
+    ``name`` is tried as a registered jaxloss name or alias first, then as an anchor's name from
+    the migration table (``jaxloss/_src/anchor_names.py``): torch (``"nll_loss"``,
+    ``"BCEWithLogitsLoss"``, ``"torch.nn.functional.cross_entropy"``, ``"F.mse_loss"``), optax
+    (``"optax.softmax_cross_entropy"``), PML (``"MultiSimilarityLoss"``,
+    ``"pml.ContrastiveLoss"``), MONAI (``"DiceCELoss"``, ``"monai.losses.FocalLoss"``), rax, ott/POT,
+    Keras, sentence-transformers, open_clip, TRL and Liger. Class and function names are
+    case-sensitive, as in their libraries. A bare name that two libraries use for different losses
+    (``"TripletMarginLoss"``, ``"ContrastiveLoss"``) needs its library prefix. The function is
+    returned with jaxloss's defaults; the anchor's defaults, where they differ, are on the
+    "Coming from ..." pages of the documentation.
 
     Args:
-      name: a registered name or alias; a near miss raises ``ValueError`` with suggestions.
+      name: a registered name or alias, or an anchor's (optionally prefixed) name; a near miss
+        raises ``ValueError`` with suggestions, an ambiguous anchor name ``ValueError`` listing
+        the prefixed spellings.
 
     Returns:
       The loss function.
@@ -96,8 +110,21 @@ def get(name: str) -> Callable[..., Any]:
       >>> import jaxloss
       >>> jaxloss.get("mse") is jaxloss.squared_error
       True
+      >>> jaxloss.get("BCEWithLogitsLoss") is jaxloss.sigmoid_binary_cross_entropy
+      True
+      >>> jaxloss.get("optax.multiclass_hinge_loss") is jaxloss.crammer_singer_hinge_loss
+      True
     """
-    return info(name).fn
+    key = _ALIASES.get(name, name)
+    if key in _LOSSES:
+        return _LOSSES[key].fn
+    target = anchor_names.resolve(name)  # raises AmbiguousName (a ValueError)
+    if target is not None and target in _LOSSES:
+        return _LOSSES[target].fn
+    candidates = [*_LOSSES, *_ALIASES, *anchor_names.names()]
+    close = difflib.get_close_matches(name, candidates, n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise ValueError(f"jaxloss.get: no loss named {name!r}{hint}")
 
 
 def available(family: str | None = None) -> dict[str, str]:

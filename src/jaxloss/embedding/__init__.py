@@ -11,6 +11,10 @@ from ._heads import sub_center_outliers as sub_center_outliers
 from ._histograms import fast_ap_loss as fast_ap_loss
 from ._histograms import histogram_loss as histogram_loss
 from ._histograms import smooth_ap_loss as smooth_ap_loss
+from ._memory import XBMState as XBMState
+from ._memory import cross_batch_memory_loss as cross_batch_memory_loss
+from ._memory import self_supervised_loss as self_supervised_loss
+from ._memory import xbm_init as xbm_init
 from ._mining import batch_all_triplet_mask as batch_all_triplet_mask
 from ._mining import batch_hard_triplets as batch_hard_triplets
 from ._mining import gather_batch as gather_batch
@@ -33,7 +37,6 @@ from ._pairs import batch_contrastive_loss as batch_contrastive_loss
 from ._pairs import contrastive_loss as contrastive_loss
 from ._pairs import cosine_embedding_loss as cosine_embedding_loss
 from ._pairs import margin_ranking_loss as margin_ranking_loss
-from ._pairs import triplet_loss as triplet_loss
 from ._pairs import triplet_margin_loss as triplet_margin_loss
 from ._proxies import margin_loss as margin_loss
 from ._proxies import npairs_loss as npairs_loss
@@ -51,6 +54,13 @@ from ._sentence import cosine_similarity_loss as cosine_similarity_loss
 from ._sentence import global_orthogonal_regularization as global_orthogonal_regularization
 from ._sentence import margin_mse_loss as margin_mse_loss
 from ._sentence import online_contrastive_loss as online_contrastive_loss
+from ._sentence_multi import gist_embed_loss as gist_embed_loss
+from ._sentence_multi import (
+    multiple_negatives_bidirectional_ranking_loss as multiple_negatives_bidirectional_ranking_loss,
+)
+from ._sentence_multi import (
+    multiple_negatives_symmetric_ranking_loss as multiple_negatives_symmetric_ranking_loss,
+)
 from ._softmax import ge2e_loss as ge2e_loss
 from ._softmax import infonce_loss as infonce_loss
 from ._softmax import multiple_negatives_ranking_loss as multiple_negatives_ranking_loss
@@ -60,14 +70,21 @@ from ._structure import circle_loss as circle_loss
 from ._structure import generalized_lifted_structure_loss as generalized_lifted_structure_loss
 from ._structure import lifted_structure_loss as lifted_structure_loss
 from ._structure import multi_similarity_loss as multi_similarity_loss
+from ._transforms import cached_embed as cached_embed
+from ._transforms import cached_loss as cached_loss
+from ._transforms import matryoshka_loss as matryoshka_loss
+from ._triplets import triplet_loss as triplet_loss
 
 __all__ = [
+    "XBMState",
     "angle_loss",
     "angular_loss",
     "arcface_loss",
     "batch_all_triplet_mask",
     "batch_contrastive_loss",
     "batch_hard_triplets",
+    "cached_embed",
+    "cached_loss",
     "center_invariant_regularization",
     "center_loss",
     "circle_loss",
@@ -77,6 +94,7 @@ __all__ = [
     "cosface_loss",
     "cosine_embedding_loss",
     "cosine_similarity_loss",
+    "cross_batch_memory_loss",
     "curricularface_loss",
     "distance_weighted_negatives",
     "easy_hard_triplets",
@@ -85,6 +103,7 @@ __all__ = [
     "gather_batch",
     "ge2e_loss",
     "generalized_lifted_structure_loss",
+    "gist_embed_loss",
     "global_orthogonal_regularization",
     "hard_pairs",
     "histogram_loss",
@@ -94,9 +113,12 @@ __all__ = [
     "margin_loss",
     "margin_mse_loss",
     "margin_ranking_loss",
+    "matryoshka_loss",
     "multi_similarity_loss",
     "multi_similarity_pairs",
+    "multiple_negatives_bidirectional_ranking_loss",
     "multiple_negatives_ranking_loss",
+    "multiple_negatives_symmetric_ranking_loss",
     "nca_loss",
     "negative_mask",
     "npairs_loss",
@@ -107,6 +129,7 @@ __all__ = [
     "positive_mask",
     "proxy_anchor_loss",
     "regular_face_regularization",
+    "self_supervised_loss",
     "semi_hard_negatives",
     "smooth_ap_loss",
     "soft_triple_loss",
@@ -119,5 +142,6 @@ __all__ = [
     "triplet_margin_loss",
     "triplet_margin_mask",
     "tuplet_margin_loss",
+    "xbm_init",
     "zero_mean_regularization",
 ]

@@ -1,7 +1,7 @@
-"""Pair and triplet embedding losses: contrastive (Hadsell et al.), the
-pytorch-metric-learning batch contrastive loss, triplet losses with in-batch
-mining (batch-all, batch-hard, semi-hard), and PyTorch's margin ranking and
-cosine embedding losses.
+"""Pair embedding losses: contrastive (Hadsell et al.), the pytorch-metric-learning
+batch contrastive loss, PyTorch's triplet margin, margin ranking and cosine embedding
+losses; the metric option shared by the labelled-batch losses (``triplet_loss`` with
+in-batch mining is in ``_triplets``).
 
 Distances come from :mod:`jaxloss.mining` (safe square root: finite gradients
 at zero distance and for duplicate embeddings). Batch-level losses return one
@@ -12,29 +12,28 @@ others.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeAlias
 
 import jax
 import jax.numpy as jnp
 
 from .._src import contracts
+from .._src.contracts import function_name
 from .._src.deprecation import renamed
-from .._src.distributed import global_reduce
 from .._src.elementwise import elementwise
-from .._src.embeddings import embedding_tuples, labelled_batch, pick
+from .._src.embeddings import embedding_tuples, pair_batch
 from .._src.labels import poison
 from .._src.numerics import abs0, l2_normalize, param, safe_norm, safe_root
 from .._src.reduce import check_reduction, reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
 from ._mining import (
-    METRICS,
-    Metric,
-    distance_matrix,
-    hard_pairs,
+    DISTANCE_METRICS,
+    DistanceMetric,
     hardest,
-    label_masks,
-    semi_hard,
+    metric_matrix,
+    normalize_rows,
 )
 
 __all__ = [
@@ -42,33 +41,57 @@ __all__ = [
     "contrastive_loss",
     "cosine_embedding_loss",
     "margin_ranking_loss",
-    "triplet_loss",
     "triplet_margin_loss",
 ]
 
 _FAMILY = "embedding"
-TripletMining = Literal["batch_all", "batch_hard", "semi_hard"]
-_MININGS: tuple[TripletMining, ...] = ("batch_all", "batch_hard", "semi_hard")
-# Bytes of one [chunk, m, m] float32 block of the soft-margin batch-all loss.
-_CHUNK_BYTES = 1 << 28
+# A metric name or a callable ``(x, ref) -> [n, m]`` distance matrix.
+MetricArg: TypeAlias = DistanceMetric | Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def check_metric(metric: MetricArg) -> None:
+    """``metric`` is one of the distance names or a callable."""
+    if not callable(metric):
+        contracts.choice(metric, DISTANCE_METRICS, "metric")
 
 
 # --------------------------------------------------------------------------- pairs
 
 
-def _paired(x1: jax.Array, x2: jax.Array, metric: str) -> jax.Array:
-    """Row-wise distance of matching rows, ``[...]``."""
+def _paired(x1: jax.Array, x2: jax.Array, metric: MetricArg, normalize: bool = False) -> jax.Array:
+    """Row-wise distance of matching rows, ``[...]``; a callable ``metric`` is called on
+    each pair as a ``[1, dim]`` by ``[1, dim]`` matrix."""
+    if normalize:
+        q = 1.0 if metric == "manhattan" else 2.0
+        x1, x2 = normalize_rows(x1, q), normalize_rows(x2, q)
+    if callable(metric):
+        lead, dim = x1.shape[:-1], x1.shape[-1]
+        fn = metric
+
+        def one(u: jax.Array, v: jax.Array) -> jax.Array:
+            d = jnp.asarray(fn(u[None], v[None]))
+            if d.shape != (1, 1):
+                raise ValueError(
+                    f"{function_name()}: metric returned shape {d.shape} for two [1, dim] rows; a "
+                    "callable metric must return the [n, m] distance matrix of its two arguments"
+                )
+            return d[0, 0]
+
+        return jax.vmap(one)(x1.reshape(-1, dim), x2.reshape(-1, dim)).reshape(lead)
     if metric == "dot":
         return -jnp.sum(x1 * x2, axis=-1)
     if metric == "cosine":
         return 1.0 - jnp.sum(l2_normalize(x1) * l2_normalize(x2), axis=-1)
+    if metric == "manhattan":
+        return jnp.sum(abs0(x1 - x2), axis=-1)
     sq = jnp.sum(jnp.square(x1 - x2), axis=-1)
     return sq if metric == "squared_euclidean" else safe_norm(x1 - x2, axis=-1)
 
 
 @register(_FAMILY, reference="Hadsell, Chopra, LeCun 2006 (contrastive loss)")
 def contrastive_loss(
-    x1: ArrayLike, x2: ArrayLike, similar: ArrayLike, *, margin: ArrayLike = 1.0, metric: Metric = "euclidean",
+    x1: ArrayLike, x2: ArrayLike, similar: ArrayLike, *, margin: ArrayLike = 1.0, metric: MetricArg = "euclidean",
+    normalize_embeddings: bool = False,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Contrastive loss of labelled pairs (Hadsell, Chopra, LeCun 2006).
@@ -82,8 +105,13 @@ def contrastive_loss(
       similar: ``[...]`` pair labels: 1 (or ``True``) for similar pairs, 0 for
         dissimilar ones; soft values in between interpolate.
       margin: :math:`m`; float or traced array.
-      metric: ``"euclidean"`` (default), ``"squared_euclidean"``, ``"cosine"``
-        or ``"dot"`` (see :func:`jaxloss.mining.pairwise_distances`).
+      metric: ``"euclidean"`` (default), ``"squared_euclidean"``, ``"cosine"``,
+        ``"dot"``, ``"lp"`` (``p=2``), ``"manhattan"`` (see
+        :func:`jaxloss.mining.pairwise_distances`), or a callable
+        ``(x, y) -> [n, m]`` distance matrix, called here on each pair as two
+        ``[1, dim]`` rows.
+      normalize_embeddings: L2-normalise the rows first (the L1 norm for
+        ``"manhattan"``), as PML's distances do by default.
       weights: optional weights broadcastable to ``[...]``.
       where: optional boolean mask of shape ``[...]``.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -102,11 +130,11 @@ def contrastive_loss(
       R. Hadsell, S. Chopra, Y. LeCun, "Dimensionality Reduction by Learning an
       Invariant Mapping", CVPR 2006, https://doi.org/10.1109/CVPR.2006.100.
     """
-    contracts.choice(metric, METRICS, "metric")
+    check_metric(metric)
     (a, b), target = embedding_tuples({"x1": x1, "x2": x2}, similar, "similar")
     y = jnp.asarray(target, a.dtype)
     m = param(margin, a.dtype)
-    d = _paired(a, b, metric)
+    d = _paired(a, b, metric, normalize_embeddings)
     loss = 0.5 * (y * jnp.square(d) + (1.0 - y) * jnp.square(jax.nn.relu(m - d)))
     return reduce(loss, reduction, weights=weights, where=where)
 
@@ -204,7 +232,9 @@ def cosine_embedding_loss(
 @register(_FAMILY, reference="pytorch-metric-learning ContrastiveLoss")
 def batch_contrastive_loss(
     embeddings: ArrayLike, labels: ArrayLike, *, pos_margin: ArrayLike = 0.0, neg_margin: ArrayLike = 1.0,
-    metric: Metric = "euclidean", mining: Literal["all", "hard"] = "all",
+    metric: MetricArg = "euclidean", normalize_embeddings: bool = False, mining: Literal["all", "hard"] = "all",
+    pos_mask: ArrayLike | None = None, neg_mask: ArrayLike | None = None,
+    ref_embeddings: ArrayLike | None = None, ref_labels: ArrayLike | None = None, ref_where: ArrayLike | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Contrastive loss over the pairs of a labelled batch, pytorch-metric-learning semantics.
@@ -216,29 +246,54 @@ def batch_contrastive_loss(
     Positive pairs are ordered pairs :math:`(i, j)`, :math:`i \ne j`, with equal
     labels; negative pairs have different labels. Each part is averaged over its
     pairs with a non-zero loss (PML's ``AvgNonZeroReducer``; an empty part is 0)
-    and the two means are added, exactly as PML ``ContrastiveLoss``. Distances
-    are on the embeddings as given: PML's default distance L2-normalises first,
-    so pass ``jaxloss.mining``-style normalised embeddings (or compare with
-    ``LpDistance(normalize_embeddings=False)``) for the same numbers.
+    and the two means are added, exactly as PML ``ContrastiveLoss``. PML
+    ``ContrastiveLoss(pos_margin, neg_margin)`` (default ``LpDistance()``) is
+    this with ``normalize_embeddings=True``; the jaxloss default compares the
+    embeddings as given.
+
+    With ``ref_embeddings`` (PML ``ref_emb``/``ref_labels``) the pairs are
+    (anchor from ``embeddings``, candidate from the references), with no
+    self-exclusion. ``pos_mask``/``neg_mask`` are PML's pair ``indices_tuple``
+    (e.g. from :func:`jaxloss.mining.pair_margin_pairs`): only those pairs
+    enter.
 
     Args:
       embeddings: ``[batch, dim]`` floating embeddings.
       labels: ``[batch]`` integer labels.
       pos_margin: :math:`m_+`; float or traced array.
       neg_margin: :math:`m_-`; float or traced array.
-      metric: ``"euclidean"`` (default), ``"squared_euclidean"``, ``"cosine"``
-        or ``"dot"``.
+      metric: ``"euclidean"`` (default), ``"squared_euclidean"``, ``"cosine"``,
+        ``"dot"``, ``"lp"`` (``p=2``), ``"manhattan"``, or a callable
+        ``(x, y) -> [n, m]`` distance matrix (see
+        :func:`jaxloss.mining.pairwise_distances`).
+      normalize_embeddings: L2-normalise the rows first (``True`` is PML's
+        default ``LpDistance()``).
       mining: ``"all"`` (every pair) or ``"hard"`` (each anchor's hardest
-        positive and hardest negative pair, :func:`jaxloss.mining.hard_pairs`,
-        as PML's ``BatchHardMiner`` feeding ``ContrastiveLoss``).
-      weights: optional ``[batch, batch]``-broadcastable pair weights.
-      where: optional boolean ``[batch, batch]`` pair mask.
+        positive and hardest negative pair among the candidate pairs, as PML's
+        ``BatchHardMiner`` feeding ``ContrastiveLoss``).
+      pos_mask: optional boolean ``[batch, candidates]`` mask of the positive
+        pairs (anchor, candidate) that enter, from a pair miner (PML's
+        ``indices_tuple``); used as given. Default: every pair with the same
+        label, self excluded.
+      neg_mask: the same for the negative pairs. Default: every pair with
+        different labels.
+      ref_embeddings: optional ``[m, dim]`` reference (candidate) embeddings
+        (PML ``ref_emb``): anchors come from ``embeddings``, their positives
+        and negatives from the references, with no self-exclusion.
+      ref_labels: ``[m]`` integer labels of ``ref_embeddings`` (required with them).
+      ref_where: optional boolean ``[m]`` mask of the valid reference rows (a
+        partly filled memory), or ``[batch, m]`` of the valid (anchor,
+        reference) pairs (:func:`jaxloss.cross_batch_memory_loss`); masked
+        entries contribute nothing, NaN included.
+      weights: optional ``[batch, candidates]``-broadcastable pair weights.
+      where: optional boolean ``[batch, candidates]`` pair mask.
       reduction: ``"mean"`` (default), ``"sum"`` (total over pairs) or
         ``"none"``.
 
     Returns:
-      A scalar for ``"mean"``/``"sum"``; for ``"none"`` the ``[batch, batch]``
-      pair losses (0 off the mined pairs).
+      A scalar for ``"mean"``/``"sum"``; for ``"none"`` the ``[batch,
+      candidates]`` pair losses (0 off the mined pairs); the candidates are the
+      batch itself, or the references.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -250,16 +305,16 @@ def batch_contrastive_loss(
       R. Hadsell, S. Chopra, Y. LeCun, CVPR 2006; pytorch-metric-learning
       ``ContrastiveLoss`` (https://kevinmusgrave.github.io/pytorch-metric-learning/losses/).
     """
-    contracts.choice(metric, METRICS, "metric")
+    check_metric(metric)
     contracts.choice(mining, ("all", "hard"), "mining")
     check_reduction(reduction)
-    batch = labelled_batch(embeddings, labels)
-    e, y = batch.embeddings, batch.labels
-    d = distance_matrix(e, e, metric, batch.index)
-    if mining == "all":
-        pos, neg = label_masks(y, y, batch.index)
-    else:
-        pos, neg = hard_pairs(jax.lax.stop_gradient(d), y)
+    b = pair_batch(embeddings, labels, pos_mask, neg_mask, ref_embeddings, ref_labels, ref_where)
+    e, pos, neg = b.embeddings, b.pos, b.neg
+    d = metric_matrix(e, b.refs, metric, b.self_index, normalize_embeddings=normalize_embeddings)
+    if mining == "hard":
+        p, q, valid = hardest(jax.lax.stop_gradient(d), pos, neg)
+        columns = jnp.arange(d.shape[1], dtype=jnp.int32)[None, :]
+        pos, neg = (columns == p[:, None]) & valid[:, None], (columns == q[:, None]) & valid[:, None]
     pos_loss = jnp.where(pos, jax.nn.relu(d - param(pos_margin, e.dtype)), 0.0)
     neg_loss = jnp.where(neg, jax.nn.relu(param(neg_margin, e.dtype) - d), 0.0)
     if reduction == "none":
@@ -334,155 +389,3 @@ def triplet_margin_loss(
         d_an = jnp.minimum(d_an, _pnorm(pos - neg + e, p))
     loss = jax.nn.relu(param(margin, a.dtype) + d_ap - d_an)
     return reduce(loss, reduction, weights=weights, where=where)
-
-
-def _batch_all_hinge(d: jax.Array, pos: jax.Array, neg: jax.Array, margin: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Per anchor: sum and count of the positive hinge losses over all its triplets.
-
-    For one positive, :math:`\\sum_n \\max(0, t - d_{an}) = k t - \\sum_{j<k} s_j` with
-    :math:`s` the sorted negative distances, :math:`k` the number below
-    :math:`t = d_{ap} + m`: a sort, a cumulative sum and a binary search per
-    anchor, ``O(n m log m)`` time and ``O(n m)`` memory.
-    """
-    ranked = jnp.sort(jnp.where(neg, d, jnp.inf), axis=1)
-    finite = jnp.isfinite(ranked)
-    prefix = jnp.cumsum(jnp.where(finite, ranked, 0.0), axis=1)
-    prefix = jnp.concatenate([jnp.zeros_like(prefix[:, :1]), prefix], axis=1)
-    threshold = d + margin
-    k = jax.vmap(lambda r, q: jnp.searchsorted(r, q, side="left", method="scan"))(
-        jax.lax.stop_gradient(ranked), jax.lax.stop_gradient(threshold)
-    ).astype(jnp.int32)
-    k = jnp.where(pos, k, 0)
-    below = jnp.take_along_axis(prefix, k, axis=1)
-    per_pair = jnp.where(pos, k.astype(d.dtype) * threshold - below, 0.0)
-    # Rounding of k t - prefix can leave tiny negatives: the exact value is >= 0.
-    per_pair = jnp.maximum(per_pair, 0.0)
-    return jnp.sum(per_pair, axis=1), jnp.sum(k, axis=1).astype(d.dtype)
-
-
-def _batch_all_soft(d: jax.Array, pos: jax.Array, neg: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Per anchor: sum of ``softplus(d_ap - d_an)`` over its triplets, in anchor chunks.
-
-    Each chunk builds a ``[chunk, m, m]`` block; ``jax.checkpoint`` makes the
-    backward pass recompute it, so only one block is alive at a time.
-    """
-    n, m = d.shape
-    chunk = int(max(1, min(n, _CHUNK_BYTES // (4 * m * m))))
-    pad = (-n) % chunk
-
-    @jax.checkpoint
-    def block(args):
-        dc, pc, nc = args
-        z = dc[:, :, None] - dc[:, None, :]
-        ok = pc[:, :, None] & nc[:, None, :]
-        return jnp.sum(jnp.where(ok, jax.nn.softplus(z), 0.0), axis=(1, 2))
-
-    def split(x):
-        x = jnp.concatenate([x, jnp.zeros((pad, m), x.dtype)], axis=0) if pad else x
-        return x.reshape(-1, chunk, m)
-
-    sums = jax.lax.map(block, (split(d), split(pos), split(neg))).reshape(-1)[:n]
-    count = jnp.sum(pos, axis=1).astype(d.dtype) * jnp.sum(neg, axis=1).astype(d.dtype)
-    return sums, count
-
-
-@register(_FAMILY, reference="Hermans et al. 2017; pytorch-metric-learning TripletMarginLoss; TF-Addons triplet_semihard_loss")
-def triplet_loss(
-    embeddings: ArrayLike, labels: ArrayLike, *, margin: ArrayLike = 1.0, metric: Metric = "euclidean",
-    mining: TripletMining = "batch_hard", soft_margin: bool = False, axis_name: str | None = None,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
-) -> jax.Array:
-    r"""Triplet loss with in-batch mining.
-
-    With :math:`d` the ``metric`` distance, :math:`P(a)` the other embeddings
-    with anchor :math:`a`'s label and :math:`N(a)` those with another label,
-    each mined triplet costs
-
-    .. math::
-       h(z) = \max(0, z + m) \quad (\texttt{soft\_margin}: \operatorname{softplus}(z),
-       \text{ no margin}), \qquad z = d_{ap} - d_{an}.
-
-    - ``"batch_hard"`` (Hermans et al. 2017): per anchor
-      :math:`h(\max_{p \in P(a)} d_{ap} - \min_{n \in N(a)} d_{an})`; the mean
-      runs over anchors.
-    - ``"batch_all"``: every triplet :math:`(a, p, n)`; the mean runs over the
-      triplets with a positive loss (pytorch-metric-learning
-      ``TripletMarginLoss`` with its default ``AvgNonZeroReducer``). Computed per
-      anchor by sorting (hinge) or in anchor chunks (soft margin): no
-      ``[B, B, B]`` tensor.
-    - ``"semi_hard"`` (TF-Addons ``triplet_semihard_loss``): per positive pair
-      the nearest negative farther than the positive, else the farthest
-      negative (:func:`jaxloss.mining.semi_hard_negatives`); the mean runs over
-      positive pairs.
-
-    Anchors without a positive or without a negative are excluded from the mean
-    (TF-Addons instead treats the anchor itself as a negative at distance 0);
-    nothing valid gives 0 with zero gradients.
-
-    Args:
-      embeddings: ``[batch, dim]`` floating embeddings.
-      labels: ``[batch]`` integer labels.
-      margin: :math:`m`; float or traced array (unused with ``soft_margin``).
-      metric: ``"euclidean"`` (default), ``"squared_euclidean"``, ``"cosine"``
-        or ``"dot"``.
-      mining: ``"batch_hard"`` (default), ``"batch_all"`` or ``"semi_hard"``.
-      soft_margin: softplus instead of the hinge.
-      axis_name: under ``shard_map``/``pmap``, each device's anchors are mined
-        against the batch gathered over this axis; ``"mean"``/``"sum"`` are
-        then global (equal to the single-device loss on the concatenated batch)
-        and ``"none"`` is this device's anchors.
-      weights: optional ``[batch]`` anchor weights.
-      where: optional boolean ``[batch]`` anchor mask (a masked anchor still
-        serves as a positive or negative).
-      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-
-    Returns:
-      A scalar for ``"mean"``/``"sum"``; for ``"none"`` the ``[batch]``
-      per-anchor losses: the anchor's triplet loss (``"batch_hard"``) or the sum
-      over its triplets (``"batch_all"``) or positive pairs (``"semi_hard"``).
-      ``"mean"`` divides the (weighted) sum of these by the (weighted) number
-      of counted terms: anchors, positive-loss triplets or positive pairs.
-
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> x = jnp.array([[0.0], [1.0], [0.5], [2.0]])
-      >>> y = jnp.array([0, 0, 1, 1])
-      >>> jaxloss.triplet_loss(x, y, margin=1.0)
-      Array(1.625, dtype=float32)
-      >>> jaxloss.triplet_loss(x, y, margin=1.0, mining="semi_hard")
-      Array(0.875, dtype=float32)
-
-    References:
-      A. Hermans, L. Beyer, B. Leibe, "In Defense of the Triplet Loss for
-      Person Re-Identification", 2017, https://arxiv.org/abs/1703.07737;
-      F. Schroff et al., "FaceNet", CVPR 2015, https://arxiv.org/abs/1503.03832;
-      pytorch-metric-learning ``TripletMarginLoss``; TF-Addons
-      ``triplet_semihard_loss``.
-    """
-    contracts.choice(metric, METRICS, "metric")
-    contracts.choice(mining, _MININGS, "mining")
-    batch = labelled_batch(embeddings, labels, axis_name)
-    e = batch.embeddings
-    contracts.nonempty(batch.all_embeddings, "embeddings", hint="triplets are mined within the batch")
-    d = distance_matrix(e, batch.all_embeddings, metric, batch.index)
-    pos, neg = label_masks(batch.labels, batch.all_labels, batch.index)
-    m = param(margin, e.dtype)
-
-    def cost(z: jax.Array) -> jax.Array:
-        return jax.nn.softplus(z) if soft_margin else jax.nn.relu(z + m)
-
-    count = None
-    if mining == "batch_hard":
-        p, q, valid = hardest(jax.lax.stop_gradient(d), pos, neg)
-        loss = jnp.where(valid, cost(pick(d, p) - pick(d, q)), 0.0)
-    elif mining == "semi_hard":
-        q, _, pairs = semi_hard(d, pos, neg)
-        loss = jnp.sum(jnp.where(pairs, cost(d - pick(d, q)), 0.0), axis=1)
-        count = jnp.sum(pairs, axis=1).astype(e.dtype)
-    elif soft_margin:
-        loss, count = _batch_all_soft(d, pos, neg)
-    else:
-        loss, count = _batch_all_hinge(d, pos, neg, m)
-    if count is not None:
-        valid = count > 0
-    return global_reduce(loss, reduction, axis_name, weights=weights, where=where, valid=valid, normalizer=count)

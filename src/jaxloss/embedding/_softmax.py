@@ -19,14 +19,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._src import contracts
+from .._src.blockwise import CrossDevice, check_blockwise, contrastive_rows
 from .._src.contracts import function_name
 from .._src.distributed import gather_batch, global_index, global_reduce
-from .._src.embeddings import check_rows, check_same_dim, labelled_batch, pick
+from .._src.embeddings import check_rows, check_same_dim, masked_lse, pair_batch, pick
 from .._src.labels import class_labels, poison
 from .._src.numerics import l2_normalize, param, upcast
 from .._src.reduce import reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
+from ._mining import metric_matrix
+from ._pairs import MetricArg, check_metric
 
 __all__ = [
     "ge2e_loss",
@@ -48,6 +51,17 @@ def _similarity(a: jax.Array, b: jax.Array, kind: str) -> jax.Array:
     return a @ b.T
 
 
+def _logits(
+    e: jax.Array, refs: jax.Array, metric: MetricArg, self_index: jax.Array | None, normalize: bool
+) -> jax.Array:
+    """``[n, m]`` similarity logits before the temperature: the cosine similarity for
+    ``"cosine"``, otherwise the negated ``metric`` distance (PML negates non-inverted
+    distances; ``"dot"`` gives the raw dot product)."""
+    if metric == "cosine":
+        return _similarity(e, refs, "cosine")
+    return -metric_matrix(e, refs, metric, self_index, normalize_embeddings=normalize)
+
+
 # --------------------------------------------------------------------------- InfoNCE
 
 
@@ -55,6 +69,7 @@ def _similarity(a: jax.Array, b: jax.Array, kind: str) -> jax.Array:
 def infonce_loss(
     queries: ArrayLike, keys: ArrayLike, *, temperature: ArrayLike = 0.07, similarity: Similarity = "cosine",
     positive_indices: ArrayLike | None = None, symmetric: bool = False, axis_name: str | None = None,
+    cross_device: CrossDevice = "all_gather", chunk_size: int | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""InfoNCE: cross-entropy of temperature-scaled query-key similarities.
@@ -80,6 +95,18 @@ def infonce_loss(
         the queries) are gathered over this axis; the positive of local query
         ``i`` is at its global index. ``"mean"``/``"sum"`` are then the global
         values, equal to the single-device loss on the concatenated batch.
+      cross_device: with ``axis_name``, ``"all_gather"`` (default: gather the
+        keys, then ``[n, N]`` logits, or ``[n, chunk_size]`` tiles) or
+        ``"ring"`` (key blocks travel around the devices with ``lax.ppermute``,
+        so no device holds more than ``[n, m]`` logits; same values and
+        gradients).
+      chunk_size: memory-bounded form (a positive int): keys are visited
+        ``chunk_size`` at a time with an online (running-max) log-sum-exp per
+        query, and a ``custom_vjp`` backward recomputes each ``[n, chunk_size]``
+        tile from the saved log-sum-exps, so neither pass forms the ``[n, m]``
+        logits. ``symmetric`` runs the transposed problem the same way. Values
+        and gradients (``temperature`` included) equal the dense form. ``None``
+        (default): the dense logits.
       weights: optional weights broadcastable to the ``"none"`` output.
       where: optional boolean mask of the ``"none"`` output's shape; masked
         entries contribute nothing.
@@ -106,10 +133,13 @@ def infonce_loss(
     check_rows(queries, "queries")
     check_rows(keys, "keys")
     check_same_dim(queries=queries, keys=keys)
+    check_blockwise(chunk_size, cross_device, function_name())
     q, k = upcast(queries, keys)
     n = q.shape[0]
     temp = param(temperature, q.dtype)
-    k_all = gather_batch(k, axis_name)
+    blockwise = chunk_size is not None or (axis_name is not None and cross_device == "ring")
+    k_all = k if blockwise else gather_batch(k, axis_name)
+    n_keys = k.shape[0] * (1 if axis_name is None else jax.lax.axis_size(axis_name))
     bad = None
     if positive_indices is None:
         if k.shape[0] != n:
@@ -125,7 +155,11 @@ def infonce_loss(
         contracts.integer(positive_indices=positive_indices)
         contracts.shape_is(positive_indices, (n,), "positive_indices", "one key index per query",
                             like={"queries": queries})
-        target, _, bad = class_labels(positive_indices, k_all.shape[0], what="positive_indices")
+        target, _, bad = class_labels(positive_indices, n_keys, what="positive_indices")
+    if blockwise:
+        loss = contrastive_rows(q, k, target, scale=1 / temp, similarity=similarity, symmetric=symmetric,
+                                chunk_size=chunk_size, axis_name=axis_name, cross_device=cross_device)
+        return global_reduce(poison(loss, bad), reduction, axis_name, weights=weights, where=where)
     logits = _similarity(q, k_all, similarity) / temp
     loss = jax.nn.logsumexp(logits, axis=1) - pick(logits, target)
     if symmetric:
@@ -139,7 +173,9 @@ def infonce_loss(
 
 @register(_FAMILY, reference="optax.ntxent (Chen et al. 2020, SimCLR)")
 def ntxent(
-    embeddings: ArrayLike, labels: ArrayLike, *, temperature: ArrayLike = 0.07,
+    embeddings: ArrayLike, labels: ArrayLike, *, temperature: ArrayLike = 0.07, metric: MetricArg = "cosine",
+    normalize_embeddings: bool = False,
+    ref_embeddings: ArrayLike | None = None, ref_labels: ArrayLike | None = None, ref_where: ArrayLike | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Normalised temperature-scaled cross-entropy (NT-Xent, SimCLR), optax semantics.
@@ -158,10 +194,30 @@ def ntxent(
     anchor's pairs. Anchors without a positive are excluded; with no positive
     pair at all the loss is 0 (optax gives NaN).
 
+    PML ``NTXentLoss(temperature)`` is the same loss (its default
+    ``CosineSimilarity()``); with a PML distance (not a similarity) it uses
+    :math:`s = -d`, which is ``metric=`` with that distance here (e.g. PML
+    ``LpDistance()`` is ``metric="euclidean", normalize_embeddings=True``).
+    PML adds ``1e-45`` inside its log; jaxloss does not.
+
     Args:
       embeddings: ``[batch, dim]`` floating embeddings.
       labels: ``[batch]`` integer group labels; equal labels are positives.
       temperature: :math:`\tau`; float or traced array.
+      metric: ``"cosine"`` (default: cosine similarities), ``"dot"`` (raw dot
+        products), or a distance (``"euclidean"``, ``"squared_euclidean"``,
+        ``"lp"``, ``"manhattan"``, or a callable ``(x, y) -> [n, m]``
+        distance matrix) whose negation is the similarity.
+      normalize_embeddings: L2-normalise the rows first (PML's distances do by
+        default; ``"cosine"`` normalises anyway).
+      ref_embeddings: optional ``[m, dim]`` reference (candidate) embeddings
+        (PML ``ref_emb``): anchors come from ``embeddings``, their positives
+        and negatives from the references, with no self-exclusion.
+      ref_labels: ``[m]`` integer labels of ``ref_embeddings`` (required with them).
+      ref_where: optional boolean ``[m]`` mask of the valid reference rows (a
+        partly filled memory), or ``[batch, m]`` of the valid (anchor,
+        reference) pairs (:func:`jaxloss.cross_batch_memory_loss`); masked
+        entries contribute nothing, NaN included.
       weights: optional weights broadcastable to the ``"none"`` output.
       where: optional boolean mask of the ``"none"`` output's shape; masked
         entries contribute nothing.
@@ -181,13 +237,10 @@ def ntxent(
       Representations", 2020, https://arxiv.org/abs/2002.05709; ``optax.ntxent``.
     """
     contracts.bounded(temperature, "temperature", gt=0)
-    batch = labelled_batch(embeddings, labels)
-    e, y = batch.embeddings, batch.labels
-    n = e.shape[0]
-    s = _similarity(e, e, "cosine") / param(temperature, e.dtype)
-    same = y[:, None] == y[None, :]
-    pos = same & ~jnp.eye(n, dtype=bool)
-    neg = ~same
+    check_metric(metric)
+    b = pair_batch(embeddings, labels, None, None, ref_embeddings, ref_labels, ref_where)
+    e, pos, neg = b.embeddings, b.pos, b.neg
+    s = _logits(e, b.refs, metric, b.self_index, normalize_embeddings) / param(temperature, e.dtype)
     has_neg = jnp.any(neg, axis=1)
     # Rows without negatives: logsumexp of finite zeros, then -inf by a second where
     # (a logsumexp over only -inf has a NaN gradient).
@@ -205,7 +258,10 @@ def ntxent(
 
 @register(_FAMILY, reference="Khosla et al. 2020 (arXiv:2004.11362); pytorch-metric-learning SupConLoss")
 def supervised_contrastive_loss(
-    embeddings: ArrayLike, labels: ArrayLike, *, temperature: ArrayLike = 0.07, axis_name: str | None = None,
+    embeddings: ArrayLike, labels: ArrayLike, *, temperature: ArrayLike = 0.07, metric: MetricArg = "cosine",
+    normalize_embeddings: bool = False,
+    ref_embeddings: ArrayLike | None = None, ref_labels: ArrayLike | None = None, ref_where: ArrayLike | None = None,
+    axis_name: str | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Supervised contrastive loss (SupCon, :math:`\mathcal{L}^{sup}_{out}`) on cosine similarities.
@@ -220,15 +276,36 @@ def supervised_contrastive_loss(
     (anchors without one are excluded, never NaN; none at all gives 0 with
     zero gradients), as pytorch-metric-learning's ``SupConLoss``. Unlike that
     implementation, a batch without negatives still has a loss (PML returns 0)
-    and the default temperature is 0.07 (PML: 0.1).
+    and the default temperature is 0.07 (PML: 0.1). PML's ``AvgNonZeroReducer``
+    also drops an anchor whose loss is exactly 0; jaxloss counts it.
+
+    With a PML distance (not a similarity) PML uses :math:`s = -d`: that is
+    ``metric=`` with that distance (PML ``LpDistance()`` is
+    ``metric="euclidean", normalize_embeddings=True``). With ``ref_embeddings``
+    the positives and the denominator run over the (valid) references, with no
+    self-exclusion (PML ``ref_emb``).
 
     Args:
-      embeddings: ``[batch, dim]`` floating embeddings (normalised inside).
+      embeddings: ``[batch, dim]`` floating embeddings.
       labels: ``[batch]`` integer class labels.
       temperature: :math:`\tau`; float or traced array.
+      metric: ``"cosine"`` (default: cosine similarities), ``"dot"`` (raw dot
+        products), or a distance (``"euclidean"``, ``"squared_euclidean"``,
+        ``"lp"``, ``"manhattan"``, or a callable ``(x, y) -> [n, m]``
+        distance matrix) whose negation is the similarity.
+      normalize_embeddings: L2-normalise the rows first (PML's distances do by
+        default; ``"cosine"`` normalises anyway).
+      ref_embeddings: optional ``[m, dim]`` reference (candidate) embeddings
+        (PML ``ref_emb``).
+      ref_labels: ``[m]`` integer labels of ``ref_embeddings`` (required with them).
+      ref_where: optional boolean ``[m]`` mask of the valid reference rows (a
+        partly filled memory), or ``[batch, m]`` of the valid (anchor,
+        reference) pairs (:func:`jaxloss.cross_batch_memory_loss`); masked
+        entries contribute nothing, NaN included.
       axis_name: under ``shard_map``/``pmap``, the contrast set (embeddings and
-        labels) is gathered over this axis; ``"mean"``/``"sum"`` are global,
-        equal to the single-device loss on the concatenated batch.
+        labels, or the references) is gathered over this axis;
+        ``"mean"``/``"sum"`` are global, equal to the single-device loss on the
+        concatenated batch.
       weights: optional weights broadcastable to the ``"none"`` output.
       where: optional boolean mask of the ``"none"`` output's shape; masked
         entries contribute nothing.
@@ -249,17 +326,13 @@ def supervised_contrastive_loss(
       https://arxiv.org/abs/2004.11362; pytorch-metric-learning ``SupConLoss``.
     """
     contracts.bounded(temperature, "temperature", gt=0)
-    batch = labelled_batch(embeddings, labels, axis_name)
-    e = batch.embeddings
-    contracts.nonempty(batch.all_embeddings, "embeddings")
-    total = batch.all_embeddings.shape[0]
-    if total == 1:  # no anchor has a positive: 0 with zero gradients, as PML and the sibling losses
-        zero = jnp.zeros(e.shape[:1], e.dtype)
-        return global_reduce(zero, reduction, axis_name, weights=weights, where=where, valid=zero > 0)
-    logits = _similarity(e, batch.all_embeddings, "cosine") / param(temperature, e.dtype)
-    is_self = batch.index[:, None] == jnp.arange(total)[None, :]
-    pos = (batch.labels[:, None] == batch.all_labels[None, :]) & ~is_self
-    log_prob = logits - jax.nn.logsumexp(jnp.where(is_self, -jnp.inf, logits), axis=1)[:, None]
+    check_metric(metric)
+    b = pair_batch(embeddings, labels, None, None, ref_embeddings, ref_labels, ref_where, axis_name=axis_name)
+    e, pos = b.embeddings, b.pos
+    contracts.nonempty(b.refs, "embeddings")
+    logits = _logits(e, b.refs, metric, b.self_index, normalize_embeddings) / param(temperature, e.dtype)
+    # The denominator: every candidate but the anchor itself (no self-exclusion with references).
+    log_prob = logits - masked_lse(logits, pos | b.neg)[:, None]
     count = jnp.sum(pos, axis=1)
     loss = -jnp.sum(jnp.where(pos, log_prob, 0.0), axis=1) / jnp.maximum(count, 1).astype(e.dtype)
     return global_reduce(loss, reduction, axis_name, weights=weights, where=where, valid=count > 0)

@@ -1,6 +1,7 @@
 """Losses over the pair structure of a labelled batch, pytorch-metric-learning semantics:
-multi-similarity, circle and (generalized) lifted structure; the shared prologue of
-these and of the neighbourhood losses (:mod:`jaxloss.embedding._neighbourhood`).
+multi-similarity, circle and (generalized) lifted structure. Their prologue, shared with
+the neighbourhood losses and the older pair/triplet/softmax losses, is
+:func:`jaxloss._src.embeddings.pair_batch`.
 
 Each anchor (row) is compared with the other embeddings of the batch: its
 positives (same label, not itself) and negatives (other labels), or the pairs
@@ -15,21 +16,19 @@ default distances: the PML mapping of a distance-based loss here is
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple, TypeAlias, get_args
+from typing import get_args
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._src import contracts
-from .._src.contracts import function_name
-from .._src.embeddings import check_rows, check_same_dim, labelled_batch
-from .._src.numerics import l2_normalize, param, upcast
-from .._src.reduce import broadcast, check_reduction, reduce, sanitize
+from .._src.embeddings import masked_lse, pair_batch
+from .._src.numerics import l2_normalize, param
+from .._src.reduce import check_reduction, reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
-from ._mining import DISTANCE_METRICS, DistanceMetric, label_masks, metric_matrix
+from ._mining import metric_matrix
+from ._pairs import MetricArg, check_metric
 from ._softmax import Similarity
 
 __all__ = [
@@ -41,95 +40,9 @@ __all__ = [
 
 _FAMILY = "embedding"
 _SIMILARITIES: tuple[Similarity, ...] = get_args(Similarity)
-MetricArg: TypeAlias = DistanceMetric | Callable[[jax.Array, jax.Array], jax.Array]
 
 
 # --------------------------------------------------------------------------- shared pieces
-
-
-def check_metric(metric: MetricArg) -> None:
-    if not callable(metric):
-        contracts.choice(metric, DISTANCE_METRICS, "metric")
-
-
-class PairBatch(NamedTuple):
-    """The checked batch of a pair-structure loss."""
-
-    embeddings: jax.Array  # [n, dim] anchors, compute dtype
-    refs: jax.Array  # [m, dim] candidates: the embeddings, or ref_embeddings (masked rows zeroed)
-    self_index: jax.Array | None  # [n] each anchor's own column, None with ref_embeddings
-    pos: jax.Array  # [n, m] positive pairs
-    neg: jax.Array  # [n, m] negative pairs
-
-
-def pair_batch(
-    embeddings: ArrayLike,
-    labels: ArrayLike,
-    pos_mask: ArrayLike | None = None,
-    neg_mask: ArrayLike | None = None,
-    ref_embeddings: ArrayLike | None = None,
-    ref_labels: ArrayLike | None = None,
-    ref_where: ArrayLike | None = None,
-    with_self: bool = False,
-) -> PairBatch:
-    """The checked, upcast batch and its ``[n, m]`` pair masks. Without references the
-    candidates are the embeddings, self excluded; with them every reference row is a
-    candidate (PML ``ref_emb``), except those ``ref_where`` masks. A given
-    ``pos_mask``/``neg_mask`` replaces the label-derived mask of its kind."""
-    batch = labelled_batch(embeddings, labels)
-    e, y = batch.embeddings, batch.labels
-    n = e.shape[0]
-    if ref_embeddings is None:
-        if ref_labels is not None or ref_where is not None:
-            raise ValueError(f"{function_name()}: ref_labels and ref_where need ref_embeddings")
-        refs, index = e, batch.index
-        pos, neg = label_masks(y, y, index)
-        if with_self:
-            pos = y[:, None] == y[None, :]
-        valid = None
-    else:
-        if ref_labels is None:
-            raise ValueError(
-                f"{function_name()}: ref_embeddings needs ref_labels (one label per reference row)"
-            )
-        check_rows(ref_embeddings, "ref_embeddings")
-        check_same_dim(embeddings=embeddings, ref_embeddings=ref_embeddings)
-        contracts.integer(ref_labels=ref_labels)
-        contracts.shape_is(
-            ref_labels,
-            np.shape(ref_embeddings)[:1],
-            "ref_labels",
-            "one label per reference row",
-            like={"ref_embeddings": ref_embeddings},
-        )
-        e, refs = upcast(e, ref_embeddings)
-        ry = jnp.asarray(ref_labels)
-        index = None
-        pos = y[:, None] == ry[None, :]
-        neg = ~pos
-        valid = (
-            None
-            if ref_where is None
-            else broadcast(ref_where, (refs.shape[0],), "ref_where", dtype=bool)
-        )
-        # Masked rows (a partly filled memory) must not reach any gradient, NaN included.
-        refs = sanitize(refs, None if valid is None else valid[:, None])
-    m = refs.shape[0]
-    masks = {"pos_mask": pos_mask, "neg_mask": neg_mask}
-    for what, mask in masks.items():
-        if mask is not None:
-            contracts.shape_is(
-                mask,
-                (n, m),
-                what,
-                "a boolean [batch, candidates] pair mask (anchor, candidate)",
-                like={"embeddings": embeddings},
-            )
-    pos = pos if pos_mask is None else jnp.asarray(pos_mask, bool)
-    neg = neg if neg_mask is None else jnp.asarray(neg_mask, bool)
-    if valid is not None:
-        pos, neg = pos & valid[None, :], neg & valid[None, :]
-    return PairBatch(e, refs, index, pos, neg)
 
 
 def similarity_matrix(x: jax.Array, r: jax.Array, kind: str) -> jax.Array:
@@ -137,19 +50,6 @@ def similarity_matrix(x: jax.Array, r: jax.Array, kind: str) -> jax.Array:
     if kind == "cosine":
         x, r = l2_normalize(x), l2_normalize(r)
     return jnp.matmul(x, r.T, precision="highest")
-
-
-def masked_lse(z: jax.Array, mask: jax.Array, add_one: bool = False) -> jax.Array:
-    """Row-wise ``log(sum_{mask} exp z)`` (``log(1 + ...)`` with ``add_one``); an empty row
-    gives exactly 0 with zero gradients (PML ``lmu.logsumexp``)."""
-    has = jnp.any(mask, axis=-1, keepdims=True)
-    zz = jnp.where(mask, z, -jnp.inf)
-    if add_one:
-        zz = jnp.concatenate([zz, jnp.zeros_like(zz[..., :1])], axis=-1)
-        return jax.nn.logsumexp(zz, axis=-1)
-    # Empty rows: a logsumexp over finite zeros, then 0 (one over only -inf has a NaN gradient).
-    zz = jnp.where(has, zz, jnp.zeros((), z.dtype))
-    return jnp.where(has[..., 0], jax.nn.logsumexp(zz, axis=-1), jnp.zeros((), z.dtype))
 
 
 # --------------------------------------------------------------------------- multi-similarity

@@ -8,10 +8,13 @@ from ._distillation import kd_loss as kd_loss
 from ._distillation import skew_kl_loss as skew_kl_loss
 from ._distillation import tvd_loss as tvd_loss
 from ._fused_cross_entropy import fused_linear_cross_entropy as fused_linear_cross_entropy
+from ._fused_distillation import fused_linear_distillation_loss as fused_linear_distillation_loss
+from ._fused_policy import fused_linear_grpo_loss as fused_linear_grpo_loss
 from ._fused_preference import fused_linear_cpo_loss as fused_linear_cpo_loss
 from ._fused_preference import fused_linear_dpo_loss as fused_linear_dpo_loss
 from ._fused_preference import fused_linear_orpo_loss as fused_linear_orpo_loss
 from ._fused_preference import fused_linear_simpo_loss as fused_linear_simpo_loss
+from ._fused_unpaired import fused_linear_kto_loss as fused_linear_kto_loss
 from ._logprobs import fused_linear_logprobs as fused_linear_logprobs
 from ._policy import grpo_advantages as grpo_advantages
 from ._policy import grpo_loss as grpo_loss
@@ -36,7 +39,10 @@ __all__ = [
     "dpo_loss",
     "fused_linear_cpo_loss",
     "fused_linear_cross_entropy",
+    "fused_linear_distillation_loss",
     "fused_linear_dpo_loss",
+    "fused_linear_grpo_loss",
+    "fused_linear_kto_loss",
     "fused_linear_logprobs",
     "fused_linear_orpo_loss",
     "fused_linear_simpo_loss",

@@ -56,35 +56,42 @@ def default_chunk_size(num_tokens: int, vocab_size: int) -> int:
 
 
 def check_fused(
-    hidden: Any, weight: Any, labels: Any, bias: Any, **chunks: int | None
+    hidden: Any,
+    weight: Any,
+    labels: Any,
+    bias: Any,
+    names: tuple[str, str, str, str] = ("hidden", "weight", "labels", "bias"),
+    **chunks: int | None,
 ) -> tuple[int, int]:
     """Trace-time checks of the fused functions' common arguments; returns ``(D, V)``.
 
-    ``chunks`` are the static chunk-size options by name (``chunk_size=...``):
-    each must be a positive int or ``None``.
+    ``names`` are the argument names the messages use (``student_hidden``, ...).
+    ``chunks`` are the static chunk-size options by name (``chunk_size=...``): each must be a
+    positive int or ``None``.
     """
-    contracts.floating(hidden=hidden, weight=weight, bias=bias)
-    contracts.integer(labels=labels)
-    contracts.min_rank(hidden, 1, "hidden")
+    h_name, w_name, y_name, b_name = names
+    contracts.floating(**{h_name: hidden, w_name: weight, b_name: bias})
+    contracts.integer(**{y_name: labels})
+    contracts.min_rank(hidden, 1, h_name)
     contracts.rank(
-        weight, 2, "weight", hint="weight is [D, V]; torch's nn.Linear weight is its transpose"
+        weight, 2, w_name, hint=f"{w_name} is [D, V]; torch's nn.Linear weight is its transpose"
     )
     dim, vocab = np.shape(weight)
     contracts.shape_is(
         hidden,
         (*np.shape(hidden)[:-1], dim),
-        "hidden",
-        hint=f"its last axis must be weight.shape[0] = {dim} (weight has shape {(dim, vocab)})",
+        h_name,
+        hint=f"its last axis must be {w_name}.shape[0] = {dim} ({w_name} has shape {(dim, vocab)})",
     )
     contracts.shape_is(
         labels,
         np.shape(hidden)[:-1],
-        "labels",
-        hint="labels must have hidden.shape[:-1]",
-        like={"hidden": hidden},
+        y_name,
+        hint=f"{y_name} must have {h_name}.shape[:-1]",
+        like={h_name: hidden},
     )
     if bias is not None:
-        contracts.shape_is(bias, (vocab,), "bias", hint=f"bias must be [V] with V = {vocab}")
+        contracts.shape_is(bias, (vocab,), b_name, hint=f"{b_name} must be [V] with V = {vocab}")
     for name, size in chunks.items():
         if size is not None and (
             not isinstance(size, int | np.integer) or isinstance(size, bool) or size < 1
@@ -93,6 +100,20 @@ def check_fused(
                 f"{function_name()}: {name} must be a positive int or None, got {size!r}"
             )
     return int(dim), int(vocab)
+
+
+def check_reference(
+    ref_hidden: Any, ref_weight: Any, ref_bias: Any, given: bool, given_name: str
+) -> None:
+    """The reference model of a fused loss is ``ref_hidden`` with ``ref_weight`` (and optionally
+    ``ref_bias``), or precomputed log-probabilities (``given``, named ``given_name``), or
+    nothing; anything else raises ``ValueError``."""
+    model = (ref_hidden is not None, ref_weight is not None)
+    if model[0] != model[1] or (given and any(model)) or (ref_bias is not None and not all(model)):
+        raise ValueError(
+            f"{function_name()}: give the reference as ref_hidden with ref_weight (a frozen "
+            f"model), or as {given_name}, or not at all"
+        )
 
 
 def chunked(x: jax.Array, chunk: int) -> jax.Array:

@@ -53,7 +53,7 @@ _LIGER = "Liger-Kernel 0.8.5 liger_kernel.chunked_loss"
 
 def _check_pairs(hidden: Any, weight: Any, labels: Any, bias: Any, **chunks: int | None) -> None:
     """The fused checks plus the stacked-pairs layout ``[2B, T, D]``."""
-    check_fused(hidden, weight, labels, bias, **chunks)
+    check_fused(hidden, weight, labels, bias, ("hidden", "weight", "labels", "bias"), **chunks)
     contracts.min_rank(hidden, 2, "hidden")
     rows = np.shape(hidden)[0]
     if rows % 2:

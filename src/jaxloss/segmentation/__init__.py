@@ -22,6 +22,10 @@ from ._skeleton import soft_dice_cldice_loss as soft_dice_cldice_loss
 from ._unified_focal import asymmetric_focal_loss as asymmetric_focal_loss
 from ._unified_focal import asymmetric_focal_tversky_loss as asymmetric_focal_tversky_loss
 from ._unified_focal import asymmetric_unified_focal_loss as asymmetric_unified_focal_loss
+from ._wasserstein_dice import (
+    generalized_wasserstein_dice_loss as generalized_wasserstein_dice_loss,
+)
+from ._wasserstein_dice import multiclass_generalized_dice_loss as multiclass_generalized_dice_loss
 
 __all__ = [
     "asymmetric_focal_loss",
@@ -35,11 +39,13 @@ __all__ = [
     "focal_tversky_loss",
     "generalized_dice_focal_loss",
     "generalized_dice_loss",
+    "generalized_wasserstein_dice_loss",
     "hausdorff_dt_loss",
     "jaccard_loss",
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
     "mcc_loss",
+    "multiclass_generalized_dice_loss",
     "segmentation_focal_loss",
     "soft_cldice_loss",
     "soft_dice_cldice_loss",

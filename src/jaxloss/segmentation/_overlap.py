@@ -7,6 +7,7 @@ predictions; integer or one-hot targets, see :mod:`._inputs`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import jax
@@ -17,7 +18,17 @@ from .._src.numerics import param
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
 from ._inputs import Activation
-from ._overlap_sums import Sums, class_weighted, finish, overlap_sums, ratio
+from ._overlap_sums import (
+    AbsentClasses,
+    Sums,
+    complete,
+    error,
+    finish,
+    floored,
+    overlap_sums,
+    ratio,
+    sums_d1,
+)
 
 __all__ = [
     "dice_loss",
@@ -32,12 +43,27 @@ _FAMILY = "segmentation"
 
 @register(_FAMILY, reference="monai.losses.DiceLoss", aliases=("dice",))
 def dice_loss(
-    predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
-    include_background: bool = True, squared: bool = False,
-    smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False, soft_label: bool = False, axis: int = -1,
-    class_weights: ArrayLike | None = None, ignore_index: int | None = None,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    activation: Activation = "softmax",
+    include_background: bool = True,
+    squared: bool = False,
+    smooth_numerator: float | ArrayLike = 1e-5,
+    smooth_denominator: float | ArrayLike = 1e-5,
+    batch: bool = False,
+    soft_label: bool = False,
+    axis: int = -1,
+    log_loss: bool = False,
+    absent_classes: AbsentClasses = "keep",
+    classes: Sequence[int] | None = None,
+    min_denominator: float | ArrayLike = 0.0,
+    per_class: bool = True,
+    class_weights: ArrayLike | None = None,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Soft Dice loss (MONAI ``DiceLoss`` semantics), channel-last.
 
@@ -51,6 +77,18 @@ def dice_loss(
     everywhere: empty targets and zero smoothing included. Empty prediction and
     empty target give 0 (with default smoothing; also with zero smoothing,
     where the ratio is defined as 1 with a zero gradient).
+
+    Other anchors. segmentation-models-pytorch 0.6 ``DiceLoss(mode, classes, log_loss,
+    from_logits, smooth, ignore_index, eps)`` is ``batch=True, absent_classes="zero",
+    soft_label=True, smooth_numerator=smooth_denominator=2 * smooth, min_denominator=eps``
+    (smp's score is :math:`(I + s) / ((P + T) / 2 + s)`, so its ``smooth`` enters doubled here;
+    its intersection is the ``soft_label`` identity), with ``activation="softmax"`` (mode
+    ``"multiclass"``) or ``"sigmoid"`` (``"binary"``, ``"multilabel"``) when ``from_logits``,
+    ``None`` otherwise; smp's ``class_weights`` (a weighted mean over classes) are ``weights=``
+    (``class_weights[classes]`` with ``classes``). Differences from smp: ``ignore_index`` masks
+    whole pixels (MONAI's rule), where smp's ``"multilabel"`` mode masks single elements equal to
+    it. Keras ``Dice()`` (``axis=None``) is ``activation=None, per_class=False, batch=True,
+    smooth_numerator=0, smooth_denominator=1e-7`` (``axis=(1, 2, 3)``: ``batch=False``).
 
     Args:
       predictions: ``[batch, *spatial, classes]`` floating logits (``activation``
@@ -75,9 +113,23 @@ def dice_loss(
         omit it (channels-first ones may carry it with size 1, MONAI's
         ``[B, 1, *spatial]``). The ``"none"``
         output is channel-last ``[batch, classes]`` either way.
+      log_loss: smp's ``log_loss``: the per-class loss is :math:`-\log \max(D, m)` instead of
+        :math:`1 - D` (:math:`D` the Dice score, :math:`m` = ``min_denominator``, floored at the
+        smallest normal float so that the loss stays finite; zero gradient below the floor).
+      absent_classes: ``"keep"`` (MONAI, default) or ``"zero"`` (smp): a class whose target
+        sum :math:`T` is 0 gets loss 0 (zero gradient) and stays in the mean.
+      classes: smp's ``classes``: a static sequence of distinct class indices (of the input's
+        class axis) to keep, in that order, after ``include_background`` (which then must not
+        be contradicted by a 0 here); the ``"none"`` output has one column per kept class.
+      min_denominator: :math:`m`, smp's ``eps``: the score is :math:`(2 I + s_n) / \max(P + T + s_d,
+        2 m)` (smp's Tversky-form denominator :math:`I + FP/2 + FN/2 + \text{smooth}` is half of
+        ours); float or traced array, ``>= 0``.
+      per_class: ``False`` pools every (kept) class into one score per batch item (one for the
+        batch with ``batch=True``), as Keras ``Dice``; the ``"none"`` output then has no class
+        axis and ``class_weights`` is not accepted.
       class_weights: scalar or ``[classes]`` (without class 0 when
-        ``include_background=False``) non-negative factors multiplying the
-        per-class loss, as MONAI's ``weight`` (ignored with a single class, as MONAI).
+        ``include_background=False``; one per kept class with ``classes``) non-negative factors
+        multiplying the per-class loss, as MONAI's ``weight`` (ignored with a single class, as MONAI).
       ignore_index: pixels whose target is ``ignore_index`` are excluded from every
         sum (MONAI's ``ignore_index``; see the module notes for one-hot targets).
       weights: optional weights broadcastable to the ``"none"`` output.
@@ -102,23 +154,60 @@ def dice_loss(
       Milletari et al., `V-Net <https://arxiv.org/abs/1606.04797>`_, 2016;
       MONAI ``monai.losses.DiceLoss``.
     """
-    sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=squared, batch=batch, axis=axis,
-                        soft_label=soft_label)
+    sums = sums_d1(
+        predictions,
+        targets,
+        activation=activation,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        squared=squared,
+        batch=batch,
+        axis=axis,
+        soft_label=soft_label,
+        classes=classes,
+        per_class=per_class,
+        class_weights=class_weights,
+        absent_classes=absent_classes,
+        min_denominator=min_denominator,
+    )
     sn = param(smooth_numerator, sums.inter.dtype)
     sd = param(smooth_denominator, sums.inter.dtype)
-    loss = 1 - ratio(2 * sums.inter + sn, sums.pred + sums.true + sd)
-    return finish(class_weighted(loss, class_weights), sums, weights, where, reduction)
+    score = floored(2 * sums.inter + sn, sums.pred + sums.true + sd, min_denominator, 2.0)
+    return complete(
+        error(score, log_loss, min_denominator),
+        sums,
+        absent_classes=absent_classes,
+        per_class=per_class,
+        class_weights=class_weights,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
 
 
 @register(_FAMILY, reference="monai.losses.DiceLoss(jaccard=True)", aliases=("soft_iou_loss",))
 def jaccard_loss(
-    predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
-    include_background: bool = True, squared: bool = False,
-    smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False, soft_label: bool = False, axis: int = -1,
-    class_weights: ArrayLike | None = None, ignore_index: int | None = None,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    activation: Activation = "softmax",
+    include_background: bool = True,
+    squared: bool = False,
+    smooth_numerator: float | ArrayLike = 1e-5,
+    smooth_denominator: float | ArrayLike = 1e-5,
+    batch: bool = False,
+    soft_label: bool = False,
+    axis: int = -1,
+    log_loss: bool = False,
+    absent_classes: AbsentClasses = "keep",
+    classes: Sequence[int] | None = None,
+    min_denominator: float | ArrayLike = 0.0,
+    per_class: bool = True,
+    class_weights: ArrayLike | None = None,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Soft Jaccard (IoU) loss, MONAI ``DiceLoss(jaccard=True)`` semantics.
 
@@ -128,7 +217,11 @@ def jaccard_loss(
 
     (MONAI keeps the factor 2 in numerator and denominator, so the smoothing
     terms enter as in its code.) Options, shapes, masks and the gradient are as
-    in :func:`dice_loss`.
+    in :func:`dice_loss`. segmentation-models-pytorch 0.6 ``JaccardLoss(mode, classes,
+    log_loss, from_logits, smooth, ignore_index, eps)`` is ``batch=True,
+    absent_classes="zero", soft_label=True, smooth_numerator=smooth_denominator=2 * smooth,
+    min_denominator=eps`` (smp's index is :math:`(I + s) / (P + T - I + s)`; activations and
+    differences as in :func:`dice_loss`).
 
     Args:
       predictions: ``[batch, *spatial, classes]`` floating logits (``activation``
@@ -148,7 +241,19 @@ def jaccard_loss(
         probabilities it equals :math:`\sum p t`; ``squared`` sums are unchanged, as MONAI).
       axis: the class axis: ``-1`` channel-last (default), ``1`` channels-first
         (MONAI's layout); see :func:`dice_loss`.
-      class_weights: scalar or per-class factors multiplying the per-class loss.
+      log_loss: smp's ``log_loss``: :math:`-\log \max(J, m)` per class instead of :math:`1 - J`
+        (:math:`J` the Jaccard index, :math:`m` = ``min_denominator``, floored at the smallest
+        normal float).
+      absent_classes: ``"keep"`` (MONAI, default) or ``"zero"`` (smp): a class with :math:`T = 0`
+        gets loss 0 (zero gradient) and stays in the mean.
+      classes: smp's ``classes``: static class indices (of the input's class axis) to keep,
+        in that order; see :func:`dice_loss`.
+      min_denominator: :math:`m`, smp's ``eps``: the index is :math:`(2 I + s_n) / \max(2 (P + T - I)
+        + s_d, 2 m)`; float or traced array, ``>= 0``.
+      per_class: ``False`` pools every (kept) class into one score; ``"none"``
+        then has no class axis.
+      class_weights: scalar or per-class factors (one per kept class) multiplying the
+        per-class loss.
       ignore_index: pixels whose target is ``ignore_index`` are excluded.
       weights: optional weights broadcastable to the ``"none"`` output.
       where: optional boolean mask of the ``"none"`` output.
@@ -169,34 +274,77 @@ def jaccard_loss(
       Wang et al., `Jaccard Metric Losses <https://arxiv.org/abs/2302.05666>`_,
       2023; MONAI ``monai.losses.DiceLoss(jaccard=True)``.
     """
-    sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=squared, batch=batch, axis=axis,
-                        soft_label=soft_label)
+    sums = sums_d1(
+        predictions,
+        targets,
+        activation=activation,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        squared=squared,
+        batch=batch,
+        axis=axis,
+        soft_label=soft_label,
+        classes=classes,
+        per_class=per_class,
+        class_weights=class_weights,
+        absent_classes=absent_classes,
+        min_denominator=min_denominator,
+    )
     sn = param(smooth_numerator, sums.inter.dtype)
     sd = param(smooth_denominator, sums.inter.dtype)
     union = sums.pred + sums.true - sums.inter
-    loss = 1 - ratio(2 * sums.inter + sn, 2 * union + sd)
-    return finish(class_weighted(loss, class_weights), sums, weights, where, reduction)
+    score = floored(2 * sums.inter + sn, 2 * union + sd, min_denominator, 2.0)
+    return complete(
+        error(score, log_loss, min_denominator),
+        sums,
+        absent_classes=absent_classes,
+        per_class=per_class,
+        class_weights=class_weights,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
 
 
 def _tversky_index(
-    sums: Sums, alpha: ArrayLike, beta: ArrayLike, sn: ArrayLike, sd: ArrayLike
+    sums: Sums,
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    sn: ArrayLike,
+    sd: ArrayLike,
+    min_denominator: float | ArrayLike,
 ) -> jax.Array:
     dtype = sums.inter.dtype
     a, b = param(alpha, dtype), param(beta, dtype)
     fp, fn = sums.pred - sums.inter, sums.true - sums.inter
     sn, sd = param(sn, dtype), param(sd, dtype)
-    return ratio(sums.inter + sn, sums.inter + a * fp + b * fn + sd)
+    return floored(sums.inter + sn, sums.inter + a * fp + b * fn + sd, min_denominator, 1.0)
 
 
 @register(_FAMILY, reference="monai.losses.TverskyLoss", aliases=("tversky",))
 def tversky_loss(
-    predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
-    include_background: bool = True, alpha: float | ArrayLike = 0.5, beta: float | ArrayLike = 0.5,
-    smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False, soft_label: bool = False, axis: int = -1,
-    class_weights: ArrayLike | None = None, ignore_index: int | None = None,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    activation: Activation = "softmax",
+    include_background: bool = True,
+    alpha: float | ArrayLike = 0.5,
+    beta: float | ArrayLike = 0.5,
+    smooth_numerator: float | ArrayLike = 1e-5,
+    smooth_denominator: float | ArrayLike = 1e-5,
+    batch: bool = False,
+    soft_label: bool = False,
+    axis: int = -1,
+    log_loss: bool = False,
+    absent_classes: AbsentClasses = "keep",
+    classes: Sequence[int] | None = None,
+    min_denominator: float | ArrayLike = 0.0,
+    per_class: bool = True,
+    class_weights: ArrayLike | None = None,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Tversky loss (MONAI ``TverskyLoss`` semantics); ``alpha = beta = 0.5`` is Dice.
 
@@ -205,6 +353,14 @@ def tversky_loss(
        TP = \sum_i p t, \; FP = \sum_i p (1 - t), \; FN = \sum_i (1 - p) t
 
     Options, shapes, masks and the gradient are as in :func:`dice_loss`.
+    segmentation-models-pytorch 0.6 ``TverskyLoss(mode, classes, log_loss, from_logits, smooth,
+    ignore_index, eps, alpha, beta)`` is ``batch=True, absent_classes="zero", soft_label=True,
+    smooth_numerator=smooth_denominator=smooth, min_denominator=eps`` (activations as in
+    :func:`dice_loss`). Differences from smp: its ``gamma`` raises the *class mean* to
+    ``gamma`` (compose ``tversky_loss(...) ** gamma``; :func:`focal_tversky_loss` raises each
+    class), and ``ignore_index`` masks whole pixels. Keras ``Tversky(alpha, beta)`` names the
+    false negatives ``alpha``: it is ``alpha=beta_keras, beta=alpha_keras, activation=None,
+    per_class=False, batch=True, smooth_numerator=0, smooth_denominator=1e-7``.
 
     Args:
       predictions: ``[batch, *spatial, classes]`` floating logits (``activation``
@@ -225,7 +381,18 @@ def tversky_loss(
         probabilities it equals :math:`\sum p t`; ``squared`` sums are unchanged, as MONAI).
       axis: the class axis: ``-1`` channel-last (default), ``1`` channels-first
         (MONAI's layout); see :func:`dice_loss`.
-      class_weights: scalar or per-class factors multiplying the per-class loss.
+      log_loss: smp's ``log_loss``: :math:`-\log \max(TI, m)` per class instead of
+        :math:`1 - TI` (:math:`m` = ``min_denominator``, floored at the smallest normal float).
+      absent_classes: ``"keep"`` (MONAI, default) or ``"zero"`` (smp): a class with :math:`T = 0`
+        gets loss 0 (zero gradient) and stays in the mean.
+      classes: smp's ``classes``: static class indices (of the input's class axis) to keep,
+        in that order; see :func:`dice_loss`.
+      min_denominator: :math:`m`, smp's ``eps``: the index is :math:`(TP + s_n) / \max(TP + \alpha FP
+        + \beta FN + s_d, m)`; float or traced array, ``>= 0``.
+      per_class: ``False`` pools every (kept) class into one score (Keras ``Tversky``); ``"none"``
+        then has no class axis.
+      class_weights: scalar or per-class factors (one per kept class) multiplying the
+        per-class loss.
       ignore_index: pixels whose target is ``ignore_index`` are excluded.
       weights: optional weights broadcastable to the ``"none"`` output.
       where: optional boolean mask of the ``"none"`` output.
@@ -248,18 +415,42 @@ def tversky_loss(
     """
     contracts.bounded(alpha, "alpha", ge=0)
     contracts.bounded(beta, "beta", ge=0)
-    sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=False, batch=batch, axis=axis,
-                        soft_label=soft_label)
-    loss = 1 - _tversky_index(sums, alpha, beta, smooth_numerator, smooth_denominator)
-    return finish(class_weighted(loss, class_weights), sums, weights, where, reduction)
+    sums = sums_d1(
+        predictions,
+        targets,
+        activation=activation,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        squared=False,
+        batch=batch,
+        axis=axis,
+        soft_label=soft_label,
+        classes=classes,
+        per_class=per_class,
+        class_weights=class_weights,
+        absent_classes=absent_classes,
+        min_denominator=min_denominator,
+    )
+    ti = _tversky_index(sums, alpha, beta, smooth_numerator, smooth_denominator, min_denominator)
+    return complete(
+        error(ti, log_loss, min_denominator),
+        sums,
+        absent_classes=absent_classes,
+        per_class=per_class,
+        class_weights=class_weights,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
 
 
 @jax.custom_jvp
 def _focal_power(u: jax.Array, gamma: jax.Array) -> jax.Array:
     """``max(u, 0) ** gamma`` (``0 ** 0 = 1``); NaN stays NaN."""
     pos = ~(u <= 0)
-    return jnp.where(pos, jnp.where(pos, u, 1) ** gamma, jnp.where(gamma == 0, 1.0, 0.0).astype(u.dtype))
+    return jnp.where(
+        pos, jnp.where(pos, u, 1) ** gamma, jnp.where(gamma == 0, 1.0, 0.0).astype(u.dtype)
+    )
 
 
 @_focal_power.defjvp
@@ -281,13 +472,29 @@ def _focal_power_jvp(
 
 @register(_FAMILY, reference="Abraham & Khan 2019 focal Tversky loss", aliases=("focal_tversky",))
 def focal_tversky_loss(
-    predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
-    include_background: bool = True, alpha: float | ArrayLike = 0.5, beta: float | ArrayLike = 0.5,
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    activation: Activation = "softmax",
+    include_background: bool = True,
+    alpha: float | ArrayLike = 0.5,
+    beta: float | ArrayLike = 0.5,
     gamma: float | ArrayLike = 0.75,
-    smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False, soft_label: bool = False, axis: int = -1,
-    class_weights: ArrayLike | None = None, ignore_index: int | None = None,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+    smooth_numerator: float | ArrayLike = 1e-5,
+    smooth_denominator: float | ArrayLike = 1e-5,
+    batch: bool = False,
+    soft_label: bool = False,
+    axis: int = -1,
+    log_loss: bool = False,
+    absent_classes: AbsentClasses = "keep",
+    classes: Sequence[int] | None = None,
+    min_denominator: float | ArrayLike = 0.0,
+    per_class: bool = True,
+    class_weights: ArrayLike | None = None,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Focal Tversky loss: the per-class Tversky loss raised to ``gamma``.
 
@@ -320,7 +527,19 @@ def focal_tversky_loss(
         probabilities it equals :math:`\sum p t`; ``squared`` sums are unchanged, as MONAI).
       axis: the class axis: ``-1`` channel-last (default), ``1`` channels-first
         (MONAI's layout); see :func:`dice_loss`.
-      class_weights: scalar or per-class factors multiplying the per-class loss.
+      log_loss: the base is :math:`-\log \max(TI, m)` instead of :math:`1 - TI`
+        (:math:`m` = ``min_denominator``, floored at the smallest normal float), then raised to
+        ``gamma``.
+      absent_classes: ``"keep"`` (MONAI, default) or ``"zero"`` (smp): a class with :math:`T = 0`
+        gets loss 0 (zero gradient) and stays in the mean.
+      classes: smp's ``classes``: static class indices (of the input's class axis) to keep,
+        in that order; see :func:`dice_loss`.
+      min_denominator: :math:`m`: the index is :math:`(TP + s_n) / \max(TP + \alpha FP + \beta FN
+        + s_d, m)`; float or traced array, ``>= 0``.
+      per_class: ``False`` pools every (kept) class into one score; ``"none"``
+        then has no class axis.
+      class_weights: scalar or per-class factors (one per kept class) multiplying the
+        per-class loss.
       ignore_index: pixels whose target is ``ignore_index`` are excluded.
       weights: optional weights broadcastable to the ``"none"`` output.
       where: optional boolean mask of the ``"none"`` output.
@@ -345,23 +564,54 @@ def focal_tversky_loss(
     contracts.bounded(alpha, "alpha", ge=0)
     contracts.bounded(beta, "beta", ge=0)
     contracts.bounded(gamma, "gamma", gt=0)
-    sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=False, batch=batch, axis=axis,
-                        soft_label=soft_label)
-    ti = _tversky_index(sums, alpha, beta, smooth_numerator, smooth_denominator)
-    u = 1 - ti  # _focal_power treats u <= 0 (TI >= 1, also TI > 1 when s_n > s_d) as 0
+    sums = sums_d1(
+        predictions,
+        targets,
+        activation=activation,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        squared=False,
+        batch=batch,
+        axis=axis,
+        soft_label=soft_label,
+        classes=classes,
+        per_class=per_class,
+        class_weights=class_weights,
+        absent_classes=absent_classes,
+        min_denominator=min_denominator,
+    )
+    ti = _tversky_index(sums, alpha, beta, smooth_numerator, smooth_denominator, min_denominator)
+    u = error(ti, log_loss, min_denominator)  # _focal_power treats u <= 0 (TI >= 1) as 0
     loss = _focal_power(u, param(gamma, u.dtype))
-    return finish(class_weighted(loss, class_weights), sums, weights, where, reduction)
+    return complete(
+        loss,
+        sums,
+        absent_classes=absent_classes,
+        per_class=per_class,
+        class_weights=class_weights,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
 
 
 @register(_FAMILY, reference="monai.losses.GeneralizedDiceLoss", aliases=("generalized_dice",))
 def generalized_dice_loss(
-    predictions: ArrayLike, targets: ArrayLike, *, activation: Activation = "softmax",
-    include_background: bool = True, weight_type: Literal["square", "simple", "uniform"] = "square",
-    smooth_numerator: float | ArrayLike = 1e-5, smooth_denominator: float | ArrayLike = 1e-5,
-    batch: bool = False, soft_label: bool = False, axis: int = -1,
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    activation: Activation = "softmax",
+    include_background: bool = True,
+    weight_type: Literal["square", "simple", "uniform"] = "square",
+    smooth_numerator: float | ArrayLike = 1e-5,
+    smooth_denominator: float | ArrayLike = 1e-5,
+    batch: bool = False,
+    soft_label: bool = False,
+    axis: int = -1,
     ignore_index: int | None = None,
-    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Generalised Dice loss (Sudre et al.), MONAI ``GeneralizedDiceLoss`` semantics.
 
@@ -415,9 +665,17 @@ def generalized_dice_loss(
       MONAI ``monai.losses.GeneralizedDiceLoss``.
     """
     contracts.choice(weight_type, ("square", "simple", "uniform"), "weight_type")
-    sums = overlap_sums(predictions, targets, activation=activation, include_background=include_background,
-                        ignore_index=ignore_index, squared=False, batch=batch, axis=axis,
-                        soft_label=soft_label)
+    sums = overlap_sums(
+        predictions,
+        targets,
+        activation=activation,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        squared=False,
+        batch=batch,
+        axis=axis,
+        soft_label=soft_label,
+    )
     true = sums.true
     if weight_type == "uniform":
         w = jnp.ones_like(true)

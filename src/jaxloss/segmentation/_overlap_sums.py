@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, NamedTuple, cast
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple, TypeAlias, cast
 
 import jax
 import jax.numpy as jnp
@@ -81,7 +82,9 @@ def _overlap(x, t, m, activation, squared, soft):
     return _overlap_fwd(x, t, m, activation, squared, soft)[0]
 
 
-def _parts(x: jax.Array, t: jax.Array, m: jax.Array | None, activation: Activation) -> tuple[Any, ...]:
+def _parts(
+    x: jax.Array, t: jax.Array, m: jax.Array | None, activation: Activation
+) -> tuple[Any, ...]:
     k = _Classes(x.shape[-1] <= _UNROLL, x.shape[-1])
     ps, ts = k.probabilities(x, activation), k.targets(t, x.dtype)
     if m is None:
@@ -92,7 +95,9 @@ def _parts(x: jax.Array, t: jax.Array, m: jax.Array | None, activation: Activati
 
 def _overlap_fwd(x, t, m, activation, squared, soft):
     k, _, _, _, pms, tms = _parts(x, t, m, activation)
-    inter = k.join([jnp.sum(jnp.minimum(p, u) if soft else p * u, axis=1) for p, u in zip(pms, tms)])
+    inter = k.join(
+        [jnp.sum(jnp.minimum(p, u) if soft else p * u, axis=1) for p, u in zip(pms, tms)]
+    )
     pred = k.join([jnp.sum(jnp.square(p) if squared else p, axis=1) for p in pms])
     true = k.join([jnp.sum(jnp.square(u) if squared else u, axis=1) for u in tms])
     return (inter, pred, true), (x, t, m)
@@ -135,7 +140,9 @@ def ratio(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
     with zero smoothing: a perfect match) with a zero gradient there."""
     empty = denominator == 0
     # Double where: the 0/0 branch must not leak NaN into the gradient.
-    return jnp.where(empty, jnp.ones((), numerator.dtype), numerator / jnp.where(empty, 1, denominator))
+    return jnp.where(
+        empty, jnp.ones((), numerator.dtype), numerator / jnp.where(empty, 1, denominator)
+    )
 
 
 class Sums(NamedTuple):
@@ -155,10 +162,23 @@ class Sums(NamedTuple):
 
 
 def overlap_sums(
-    predictions: ArrayLike, targets: ArrayLike, *, activation: Activation, include_background: bool,
-    ignore_index: int | None, squared: bool, batch: bool, axis: int = -1, soft_label: bool = False,
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    activation: Activation,
+    include_background: bool,
+    ignore_index: int | None,
+    squared: bool,
+    batch: bool,
+    axis: int = -1,
+    soft_label: bool = False,
+    classes: Sequence[int] | None = None,
 ) -> Sums:
-    """The :func:`class_maps` prologue, then the sums of the overlap core, class 0 dropped if asked."""
+    """The :func:`class_maps` prologue, then the sums of the overlap core, class 0 dropped if asked.
+
+    ``classes`` (static indices of the input's class axis, smp's ``classes``) keeps only those
+    classes, in the given order, after ``include_background``.
+    """
     prep = class_maps(predictions, targets, activation, ignore_index, one_hot=False, axis=axis)
     # [G, N, C]: one reduction over a single axis (XLA CPU reduces that ~2x faster than
     # over several spatial axes); G = batch, or 1 with batch=True.
@@ -173,21 +193,55 @@ def overlap_sums(
         t = prep.labels.reshape(x.shape[:-1])
     # soft_label only changes I for the unsquared sums: MONAI's squared form is sum p t either way.
     soft = soft_label and not squared and prep.labels is None
-    inter, pred, true = cast("tuple[jax.Array, jax.Array, jax.Array]", _overlap(x, t, m, activation, squared, soft))
+    inter, pred, true = cast(
+        "tuple[jax.Array, jax.Array, jax.Array]", _overlap(x, t, m, activation, squared, soft)
+    )
     if batch:
         inter, pred, true = inter[0], pred[0], true[0]
     if not include_background:
         if prep.x.shape[-1] == 1:
             warnings.warn(
                 f"{function_name()}: single channel prediction, "
-                "include_background=False ignored (as MONAI)", stacklevel=3,
+                "include_background=False ignored (as MONAI)",
+                stacklevel=3,
             )
         else:
             inter, pred, true = inter[..., 1:], pred[..., 1:], true[..., 1:]
+    if classes is not None:
+        keep = _class_subset(classes, prep.x.shape[-1], include_background or prep.x.shape[-1] == 1)
+        inter, pred, true = inter[..., keep], pred[..., keep], true[..., keep]
     bad = prep.bad
     if bad is not None:
         bad = jnp.any(bad) if batch else bad[:, None]
     return Sums(inter, pred, true, bad)
+
+
+def _class_subset(classes: Sequence[int], num_classes: int, background: bool) -> np.ndarray:
+    """Positions of ``classes`` (indices of the input class axis) in the sums (class 0 dropped
+    unless ``background``)."""
+    name = function_name()
+    if is_traced(classes):
+        raise TypeError(
+            f"{name}: classes must be a static sequence of class indices, not a traced array"
+        )
+    keep = np.asarray(classes)
+    if keep.ndim != 1 or keep.size == 0 or not np.issubdtype(keep.dtype, np.integer):
+        raise ValueError(
+            f"{name}: classes must be a non-empty sequence of integer class indices, got {classes!r}"
+        )
+    if np.any(keep < 0) or np.any(keep >= num_classes) or len(set(keep.tolist())) != keep.size:
+        raise ValueError(
+            f"{name}: classes={list(keep.tolist())} must be distinct indices in [0, {num_classes}) "
+            f"(predictions has {num_classes} classes)"
+        )
+    if not background:
+        if np.any(keep == 0):
+            raise ValueError(
+                f"{name}: classes={list(keep.tolist())} names class 0, which include_background=False "
+                "drops; leave 0 out of classes or pass include_background=True"
+            )
+        keep = keep - 1
+    return keep
 
 
 def class_weighted(loss: jax.Array, class_weights: ArrayLike | None) -> jax.Array:
@@ -198,7 +252,9 @@ def class_weighted(loss: jax.Array, class_weights: ArrayLike | None) -> jax.Arra
     contracts.rank(w, {0, 1}, "class_weights", "a scalar or one weight per (kept) class")
     if w.ndim == 1:
         contracts.shape_is(
-            w, (loss.shape[-1],), "class_weights",
+            w,
+            (loss.shape[-1],),
+            "class_weights",
             "one weight per class, without class 0 when include_background=False",
         )
     if not is_traced(w) and bool(np.any(np.asarray(w) < 0)):
@@ -207,8 +263,102 @@ def class_weighted(loss: jax.Array, class_weights: ArrayLike | None) -> jax.Arra
 
 
 def finish(
-    loss: jax.Array, sums: Sums, weights: ArrayLike | None, where: ArrayLike | None, reduction: Reduction
+    loss: jax.Array,
+    sums: Sums,
+    weights: ArrayLike | None,
+    where: ArrayLike | None,
+    reduction: Reduction,
 ) -> jax.Array:
     """NaN for the batch items with out-of-range labels, then the shared reduction."""
     loss = poison(loss, sums.bad)
     return reduce(loss, reduction, weights=weights, where=where)
+
+
+AbsentClasses: TypeAlias = Literal["keep", "zero"]
+
+
+def sums_d1(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    activation: Activation,
+    include_background: bool,
+    ignore_index: int | None,
+    squared: bool,
+    batch: bool,
+    axis: int,
+    soft_label: bool,
+    classes: Sequence[int] | None,
+    per_class: bool,
+    class_weights: ArrayLike | None,
+    absent_classes: AbsentClasses,
+    min_denominator: float | ArrayLike,
+) -> Sums:
+    """The checked overlap sums; with ``per_class=False`` summed over the classes (one ``[..., 1]``
+    column: Keras's ``axis=None`` pooling of every element and channel)."""
+    contracts.choice(absent_classes, ("keep", "zero"), "absent_classes")
+    contracts.bounded(min_denominator, "min_denominator", ge=0)
+    if not per_class and class_weights is not None:
+        raise ValueError(
+            f"{contracts.function_name()}: class_weights needs per_class=True "
+            "(per_class=False pools every class into one score)"
+        )
+    sums = overlap_sums(
+        predictions,
+        targets,
+        activation=activation,
+        include_background=include_background,
+        ignore_index=ignore_index,
+        squared=squared,
+        batch=batch,
+        axis=axis,
+        soft_label=soft_label,
+        classes=classes,
+    )
+    if per_class:
+        return sums
+    inter, pred, true = (jnp.sum(a, axis=-1, keepdims=True) for a in sums[:3])
+    return Sums(inter, pred, true, sums.bad)
+
+
+def floored(
+    numerator: jax.Array, denominator: jax.Array, min_denominator: float | ArrayLike, scale: float
+) -> jax.Array:
+    """``numerator / max(denominator, scale * min_denominator)`` (smp's ``clamp_min(eps)`` of its
+    Tversky-form denominator, which is ``1 / scale`` of ours); 0/0 is 1 (:func:`ratio`)."""
+    if not is_traced(min_denominator) and not np.any(np.asarray(min_denominator)):
+        return ratio(numerator, denominator)
+    floor = scale * param(min_denominator, denominator.dtype)
+    return ratio(numerator, jnp.maximum(denominator, floor))
+
+
+def error(score: jax.Array, log_loss: bool, min_denominator: float | ArrayLike) -> jax.Array:
+    """``1 - score``, or smp's ``log_loss``: ``-log(max(score, min_denominator))``, with the floor
+    never below the smallest normal number (a finite loss, zero gradient below the floor)."""
+    if not log_loss:
+        return 1 - score
+    floor = jnp.maximum(param(min_denominator, score.dtype), jnp.finfo(score.dtype).tiny)
+    return -jnp.log(jnp.maximum(score, floor))
+
+
+def complete(
+    loss: jax.Array,
+    sums: Sums,
+    *,
+    absent_classes: AbsentClasses,
+    per_class: bool,
+    class_weights: ArrayLike | None,
+    weights: ArrayLike | None,
+    where: ArrayLike | None,
+    reduction: Reduction,
+) -> jax.Array:
+    """smp's absent-class zeroing, MONAI's class weights, then :func:`finish`."""
+    # smp: a class without target pixels contributes 0 (and stays in the mean)
+    if absent_classes == "zero":
+        loss = jnp.where(sums.true > 0, loss, jnp.zeros((), loss.dtype))
+    loss = class_weighted(loss, class_weights)
+    if not per_class:
+        loss = loss[..., 0]
+        if sums.bad is not None and sums.bad.ndim:
+            sums = sums._replace(bad=sums.bad[..., 0])
+    return finish(loss, sums, weights, where, reduction)

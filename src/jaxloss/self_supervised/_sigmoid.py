@@ -1,9 +1,10 @@
-"""The sigmoid (pairwise binary) contrastive loss of SigLIP, single-device form.
+"""The sigmoid (pairwise binary) contrastive loss of SigLIP, on one device or across devices.
 
 Every image/text pair of the batch is an independent binary classification: the
 matching pair (the diagonal) is positive, every other pair negative. Unlike the
 softmax (InfoNCE/CLIP) loss there is no normalisation over the batch, so each image's
-loss is a plain sum over the texts.
+loss is a plain sum over the texts. The memory-bounded forms (text chunks, a ring of
+devices) are the shared blockwise kernel of ``_src/blockwise.py``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._src import contracts
+from .._src.blockwise import CrossDevice, check_blockwise, pair_rows
+from .._src.contracts import function_name
+from .._src.distributed import global_index, global_reduce
 from .._src.embeddings import check_rows
 from .._src.numerics import l2_normalize, param, upcast
-from .._src.reduce import check_reduction, reduce
+from .._src.reduce import check_reduction
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
 
@@ -38,6 +42,9 @@ def siglip_loss(
     scale: ArrayLike = 10.0,
     bias: ArrayLike = -10.0,
     similarity: Similarity = "cosine",
+    axis_name: str | None = None,
+    cross_device: CrossDevice = "ring",
+    chunk_size: int | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
@@ -70,6 +77,20 @@ def siglip_loss(
         so zero rows give similarity 0 with finite gradients) or ``"dot"`` (the raw
         dot product: pass pre-normalised embeddings, as big_vision's and open_clip's
         models do).
+      axis_name: under ``shard_map``/``pmap``, each device holds ``n`` of the ``N``
+        pairs and every text of every device is a negative of every other image:
+        ``"mean"``/``"sum"`` are the single-device values on the concatenated batch
+        (and so are the gradients, those of ``scale`` and ``bias`` summed over the
+        devices); ``"none"`` is this device's ``[n]`` share.
+      cross_device: with ``axis_name``, ``"ring"`` (default: the text blocks travel
+        ``devices - 1`` ``lax.ppermute`` steps and each step forms one ``[n, n]``
+        logit block, never ``[n, N]``; the backward replays the ring, the text
+        cotangents travelling with their blocks) or ``"all_gather"`` (gather the
+        texts, then ``[n, N]`` logits, or ``[n, chunk_size]`` tiles).
+      chunk_size: split the texts into tiles of this many columns (a positive int):
+        logits are formed ``[n, chunk_size]`` at a time, in the forward and in the
+        ``custom_vjp`` backward, which recomputes them. ``None`` (default): whole
+        blocks (the dense ``[n, n]`` form on one device).
       weights: optional per-image weights broadcastable to ``[n]``.
       where: optional boolean ``[n]`` mask of the images; a masked image's own loss
         drops out (its text remains a negative for the other images).
@@ -93,10 +114,15 @@ def siglip_loss(
       ``SigLipLoss`` (single process: ``rank=0, world_size=1``). Deliberate
       differences: both anchors take already-normalised features and a dot product
       (here ``similarity="dot"``); the default here normalises the rows (cosine).
-      open_clip's ``logit_scale`` is the multiplier itself, as ``scale`` here; the
-      cross-device (ring / all-gather) forms are not part of this function yet.
+      open_clip's ``logit_scale`` is the multiplier itself, as ``scale`` here. The
+      cross-device forms have big_vision's ``chunked_sigmoid_loss`` and open_clip's
+      ``neighbour_exchange`` semantics (every other device's texts are negatives);
+      big_vision fetches each block with an all-reduce where ``"ring"`` uses
+      ``ppermute``, and both anchors' per-device means are averaged by the trainer,
+      where ``"mean"`` here is already global.
     """
     contracts.choice(similarity, ("cosine", "dot"), "similarity")
+    check_blockwise(chunk_size, cross_device, function_name())
     check_reduction(reduction)
     check_rows(image_embeddings, "image_embeddings")
     check_rows(text_embeddings, "text_embeddings")
@@ -111,9 +137,24 @@ def siglip_loss(
     x, y = upcast(image_embeddings, text_embeddings)
     if similarity == "cosine":
         x, y = l2_normalize(x), l2_normalize(y)
-    sim = jnp.matmul(x, y.T, precision="highest")
-    logits = param(scale, x.dtype) * sim + param(bias, x.dtype)
-    diagonal = jnp.eye(n, dtype=bool)
-    negatives = jnp.where(diagonal, jnp.zeros((), x.dtype), jax.nn.softplus(logits))
-    loss = jnp.sum(negatives, axis=1) + jax.nn.softplus(-jnp.diagonal(logits))
-    return reduce(loss, reduction, weights=weights, where=where)
+    if chunk_size is None and axis_name is None:
+        sim = jnp.matmul(x, y.T, precision="highest")
+        logits = param(scale, x.dtype) * sim + param(bias, x.dtype)
+        diagonal = jnp.eye(n, dtype=bool)
+        negatives = jnp.where(diagonal, jnp.zeros((), x.dtype), jax.nn.softplus(logits))
+        loss = jnp.sum(negatives, axis=1) + jax.nn.softplus(-jnp.diagonal(logits))
+    else:
+        pairs = global_index(n, axis_name)
+        loss = pair_rows(
+            x,
+            y,
+            pairs,
+            pairs,
+            scale=param(scale, x.dtype),
+            bias=param(bias, x.dtype),
+            kind="sigmoid",
+            chunk_size=chunk_size,
+            axis_name=axis_name,
+            cross_device=cross_device,
+        )
+    return global_reduce(loss, reduction, axis_name, weights=weights, where=where)
