@@ -26,12 +26,12 @@ import optax
 import pytest
 import scipy.spatial.distance
 import scipy.stats
+from references import load
 
 import jaxloss
 from jaxloss._src import anchor_names
 from jaxloss._src.anchor_names import ANCHORS, KINDS, ROWS, AnchorRow, Arg
 from jaxloss._src.keywords import accepted
-from tests.references import load
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXECUTED = [r for r in ROWS if r.check in ("golden", "optax", "scipy")]
@@ -43,6 +43,14 @@ FAST_COMPILE = {
     "xla_llvm_disable_expensive_passes": True,
     "xla_cpu_use_fusion_emitters": False,
 }
+
+
+def _optax_generalized_dice(predictions, labels):
+    """optax takes one-hot targets and broadcasts its class weights by rank promotion."""
+    with jax.numpy_rank_promotion("allow"):
+        targets = jax.nn.one_hot(labels, predictions.shape[-1])
+        return optax.losses.multiclass_generalized_dice_loss(predictions, targets)
+
 
 # ident -> the optax / scipy call on the row's inputs (same positional order as KINDS).
 LIVE = {
@@ -72,6 +80,7 @@ LIVE = {
     ),
     "optax/ctc_loss/0": optax.losses.ctc_loss,
     "optax/ntxent/0": lambda e, y: optax.losses.ntxent(e, y, temperature=0.07),
+    "optax/multiclass_generalized_dice_loss/0": lambda x, y: _optax_generalized_dice(x, y),
     "ott/scipy.stats.wasserstein_distance/0": scipy.stats.wasserstein_distance,
     "ott/scipy.stats.energy_distance/0": lambda x, y: scipy.stats.energy_distance(x[:, 0], y[:, 0]),
     "ott/scipy.spatial.distance.jensenshannon/0": lambda lp, lq: (

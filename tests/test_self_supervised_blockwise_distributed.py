@@ -35,7 +35,17 @@ BODY = """
     def infonce_idx(x, y, w, i, t, a, mode, chunk, reduction):
         return infonce(x, y, w, None, t, a, mode, chunk, reduction, positive_indices=i)
 
+    def mnrl(x, y, w, i, t, a, mode, chunk, reduction):
+        return jaxloss.multiple_negatives_ranking_loss(x, y, scale=t, weights=w, axis_name=a, cross_device=mode,
+                                                       chunk_size=chunk, reduction=reduction)
+
+    def mnsrl(x, y, w, i, t, a, mode, chunk, reduction):
+        return jaxloss.multiple_negatives_symmetric_ranking_loss(
+            x, y, scale=t, weights=w, axis_name=a, cross_device=mode, chunk_size=chunk, reduction=reduction)
+
     cases = {
+        "mnrl": (mnrl, None, 5.0),
+        "mnsrl": (mnsrl, None, 5.0),
         "siglip": (siglip, {}, 3.0),
         "clip": (infonce, {"symmetric": True, "similarity": "dot"}, 0.3),
         "infonce_idx": (infonce_idx, None, 0.3),

@@ -162,6 +162,18 @@ def inputs(kind: str, seed: int) -> dict[str, np.ndarray]:
     if kind in ("emb", "emb_pair", "ntxent"):
         y = np.repeat(np.arange(3), 4)
         return {"embeddings": rng.standard_normal((12, 4)), "labels": rng.permutation(y)}
+    if kind == "emb_sorted":  # PML's Smooth-AP: 3 classes x 3 items, sorted by label
+        return {"embeddings": rng.standard_normal((9, 4)), "labels": np.repeat(np.arange(3), 3)}
+    if kind == "emb_only":
+        return {"embeddings": rng.standard_normal((N, 4))}
+    if kind == "centers":  # jaxloss's [dim, classes]; 4 classes x 3 centres, class-major
+        return {"centers": rng.standard_normal((4, 12))}
+    if kind == "seg_dist":
+        return {
+            "predictions": rng.standard_normal((2, 6, 6, 3)),
+            "targets": rng.integers(0, 3, (2, 6, 6)),
+            "dist_matrix": np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.5], [1.0, 0.5, 0.0]]),
+        }
     if kind == "seg":
         return {
             "predictions": rng.standard_normal((2, 6, 6, 3)),
@@ -246,6 +258,7 @@ def _torch_rows():
     """ident -> fn(tensors dict) -> anchor output; the first input carries the gradient."""
     from monai import losses as ml
     from pytorch_metric_learning import losses as pl
+    from pytorch_metric_learning import regularizers as rg
     from pytorch_metric_learning.distances import LpDistance
 
     ops = _torchvision_ops()
@@ -379,6 +392,19 @@ def _torch_rows():
             d["embeddings"], d["labels"]
         ),
         "pml/SupConLoss/0": lambda d: pl.SupConLoss(temperature=0.1)(d["embeddings"], d["labels"]),
+        "pml/FastAPLoss/0": lambda d: pl.FastAPLoss()(d["embeddings"], d["labels"]),
+        "pml/SmoothAPLoss/0": lambda d: pl.SmoothAPLoss()(d["embeddings"], d["labels"]),
+        "pml/HistogramLoss/0": lambda d: pl.HistogramLoss()(d["embeddings"], d["labels"]),
+        "pml/LpRegularizer/0": lambda d: rg.LpRegularizer()(d["embeddings"]),
+        "pml/ZeroMeanRegularizer/0": lambda d: rg.ZeroMeanRegularizer()(d["embeddings"]),
+        # PML's weights are [classes, dim]: the transpose of the stored (jaxloss) centres
+        "pml/CenterInvariantRegularizer/0": lambda d: rg.CenterInvariantRegularizer()(
+            d["centers"].t()
+        ),
+        "pml/RegularFaceRegularizer/0": lambda d: rg.RegularFaceRegularizer()(d["centers"].t()),
+        "pml/SparseCentersRegularizer/0": lambda d: rg.SparseCentersRegularizer(
+            num_classes=4, centers_per_class=3
+        )(d["centers"].t()),
         # MONAI (channel-first inside monai(); predictions transposed by the caller)
         "monai/DiceLoss/0": monai(ml.DiceLoss, softmax=True, to_onehot_y=True),
         "monai/DiceLoss/1": monai(ml.DiceLoss, sigmoid=True, to_onehot_y=True),
@@ -399,6 +425,9 @@ def _torch_rows():
         "monai/GeneralizedDiceFocalLoss/0": monai(
             ml.GeneralizedDiceFocalLoss, softmax=True, to_onehot_y=True
         ),
+        "monai/GeneralizedWassersteinDiceLoss/0": lambda d: ml.GeneralizedWassersteinDiceLoss(
+            d["dist_matrix"]
+        )(d["predictions"], d["targets"][:, None]),
         "monai/SSIMLoss/0": lambda d: ml.SSIMLoss(spatial_dims=2, data_range=1.0)(
             d["predictions"], d["targets"]
         ),
@@ -411,6 +440,7 @@ def _torch_rows():
         "st/ContrastiveLoss/0": st("ContrastiveLoss", "similar", margin=0.5),
         "st/OnlineContrastiveLoss/0": st("OnlineContrastiveLoss", "similar"),
         "st/MultipleNegativesRankingLoss/0": lambda d: _mnrl(d),
+        "st/MultipleNegativesSymmetricRankingLoss/0": lambda d: _mnrl(d, symmetric=True),
         # open_clip
         "open_clip/SigLipLoss/0": lambda d: _open_clip().SigLipLoss(rank=0, world_size=1)(
             F.normalize(d["image_embeddings"], dim=-1),
@@ -465,10 +495,15 @@ def _no_torchvision_in_transformers():
         module.is_torchvision_v2_available = lambda: False
 
 
-def _mnrl(d):
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+def _mnrl(d, symmetric=False):
+    from sentence_transformers.sentence_transformer import losses
 
-    loss = MultipleNegativesRankingLoss(torch.nn.Identity())
+    cls = (
+        losses.MultipleNegativesSymmetricRankingLoss
+        if symmetric
+        else losses.MultipleNegativesRankingLoss
+    )
+    loss = cls(torch.nn.Identity())
     return loss.compute_loss_from_embeddings([d["anchors"], d["positives"]], None)
 
 
@@ -571,7 +606,7 @@ def generate() -> dict[str, np.ndarray]:
             fn = torch_rows.get(ident) or keras_rows[ident]
             transpose = (
                 ("predictions",)
-                if row.anchor == "monai" and row.inputs == "seg"
+                if row.anchor == "monai" and row.inputs in ("seg", "seg_dist")
                 else ("predictions", "targets")
                 if row.inputs == "img"
                 else ("displacement",)

@@ -20,12 +20,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._src import contracts
+from .._src.blockwise import CrossDevice, check_blockwise
+from .._src.contracts import function_name
 from .._src.distributed import gather_batch, global_index, global_reduce
 from .._src.embeddings import check_rows, check_same_dim, pick
 from .._src.numerics import l2_normalize, param, upcast
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
-from ._softmax import _SIMILARITIES, Similarity, _similarity
+from ._softmax import _SIMILARITIES, Similarity, _ranking_rows, _similarity
 
 __all__ = [
     "gist_embed_loss",
@@ -89,6 +91,8 @@ def multiple_negatives_symmetric_ranking_loss(
     scale: ArrayLike = 20.0,
     similarity: Similarity = "cosine",
     axis_name: str | None = None,
+    cross_device: CrossDevice = "all_gather",
+    chunk_size: int | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
@@ -115,6 +119,14 @@ def multiple_negatives_symmetric_ranking_loss(
       axis_name: under ``shard_map``/``pmap``, anchors, positives and negatives
         are gathered over this axis (ST's ``gather_across_devices``);
         ``"mean"``/``"sum"`` are the global values.
+      cross_device: with ``axis_name``, ``"all_gather"`` (default) or ``"ring"``
+        (candidate blocks travel around the devices with ``lax.ppermute``;
+        same values and gradients), as in
+        :func:`~jaxloss.multiple_negatives_ranking_loss`.
+      chunk_size: memory-bounded form (a positive int): both directions visit
+        their candidates ``chunk_size`` at a time with an online log-sum-exp
+        and a ``custom_vjp`` backward (the kernel of :func:`~jaxloss.infonce_loss`);
+        ``None`` (default): the dense scores.
       weights: optional weights broadcastable to the ``"none"`` output.
       where: optional boolean ``[batch]`` mask of the anchors' terms.
       reduction: ``"mean"`` (default, ST), ``"sum"`` or ``"none"``.
@@ -135,15 +147,19 @@ def multiple_negatives_symmetric_ranking_loss(
       ``MultipleNegativesRankingLoss(directions=("query_to_doc", "doc_to_query"),
       partition_mode="per_direction")``. Deliberate differences: the embeddings are
       given; ST 6.x also accepts hard-negative columns here, as this does (older
-      releases took pairs only). The blockwise ``chunk_size``/``cross_device="ring"``
-      options of the wave-2 contract are not offered yet.
+      releases took pairs only).
     """
     contracts.choice(similarity, _SIMILARITIES, "similarity")
     contracts.bounded(scale, "scale", gt=0)
     _check_columns(anchors, positives, negatives)
+    check_blockwise(chunk_size, cross_device, function_name())
     a, p, neg = upcast(anchors, positives, negatives)
     lam = param(scale, a.dtype)
     target = global_index(a.shape[0], axis_name)
+    if chunk_size is not None or (axis_name is not None and cross_device == "ring"):
+        loss = _ranking_rows(a, p, neg, target, lam, similarity, chunk_size, axis_name, cross_device,
+                             symmetric=True)
+        return global_reduce(loss, reduction, axis_name, weights=weights, where=where)
     docs = _with(gather_batch(p, axis_name), _flat_negatives(neg, axis_name))
     forward = _similarity(a, docs, similarity) * lam
     backward = _similarity(p, gather_batch(a, axis_name), similarity) * lam

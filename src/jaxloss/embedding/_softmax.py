@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._src import contracts
-from .._src.blockwise import CrossDevice, check_blockwise, contrastive_rows
+from .._src.blockwise import CrossDevice, check_blockwise, contrastive_rows, pair_rows
 from .._src.contracts import function_name
 from .._src.distributed import gather_batch, global_index, global_reduce
 from .._src.embeddings import check_rows, check_same_dim, masked_lse, pair_batch, pick
@@ -345,6 +345,7 @@ def supervised_contrastive_loss(
 def multiple_negatives_ranking_loss(
     anchors: ArrayLike, positives: ArrayLike, negatives: ArrayLike | None = None, *, scale: ArrayLike = 20.0,
     similarity: Similarity = "cosine", axis_name: str | None = None,
+    cross_device: CrossDevice = "all_gather", chunk_size: int | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Multiple-negatives ranking loss (in-batch negatives), sentence-transformers semantics.
@@ -369,6 +370,15 @@ def multiple_negatives_ranking_loss(
       axis_name: under ``shard_map``/``pmap``, positives and negatives are
         gathered over this axis (sentence-transformers'
         ``gather_across_devices``); ``"mean"``/``"sum"`` are global.
+      cross_device: with ``axis_name``, ``"all_gather"`` (default: gather the
+        candidates) or ``"ring"`` (each device's positives and negatives travel
+        around the devices with ``lax.ppermute``; no device holds more than one
+        device's candidates at a time; same values and gradients).
+      chunk_size: memory-bounded form (a positive int): candidates are visited
+        ``chunk_size`` at a time with an online log-sum-exp per anchor, and a
+        ``custom_vjp`` backward recomputes each ``[batch, chunk_size]`` tile, so
+        neither pass forms the ``[batch, candidates]`` scores (the kernel of
+        :func:`infonce_loss`). ``None`` (default): the dense scores.
       weights: optional weights broadcastable to the ``"none"`` output.
       where: optional boolean mask of the ``"none"`` output's shape; masked
         entries contribute nothing.
@@ -400,8 +410,14 @@ def multiple_negatives_ranking_loss(
                                 "[batch, k, dim] needs one row of k negatives per anchor",
                                 like={"anchors": anchors})
         check_same_dim(anchors=anchors, negatives=negatives)
+    check_blockwise(chunk_size, cross_device, function_name())
     a, p, neg = upcast(anchors, positives, negatives)
     n = a.shape[0]
+    target = global_index(n, axis_name)
+    if chunk_size is not None or (axis_name is not None and cross_device == "ring"):
+        loss = _ranking_rows(a, p, neg, target, param(scale, a.dtype), similarity, chunk_size,
+                             axis_name, cross_device)
+        return global_reduce(loss, reduction, axis_name, weights=weights, where=where)
     candidates = gather_batch(p, axis_name)
     if neg is not None:
         neg = gather_batch(neg, axis_name)
@@ -409,9 +425,34 @@ def multiple_negatives_ranking_loss(
             neg = jnp.swapaxes(neg, 0, 1).reshape(-1, neg.shape[-1])
         candidates = jnp.concatenate([candidates, neg], axis=0)
     scores = _similarity(a, candidates, similarity) * param(scale, a.dtype)
-    target = global_index(n, axis_name)
     loss = jax.nn.logsumexp(scores, axis=1) - pick(scores, target)
     return global_reduce(loss, reduction, axis_name, weights=weights, where=where)
+
+
+def _ranking_rows(
+    a: jax.Array, p: jax.Array, neg: jax.Array | None, target: jax.Array, scale: jax.Array,
+    similarity: str, chunk_size: int | None, axis_name: str | None, cross_device: CrossDevice,
+    symmetric: bool = False,
+) -> jax.Array:
+    """``[n]`` per-anchor ranking losses, blockwise (``_src.blockwise.pair_rows``): anchors
+    against this device's positives and negatives; with ``symmetric``, averaged with the
+    positives ranking the anchors."""
+    if similarity == "cosine":
+        a, p = l2_normalize(a), l2_normalize(p)
+    keys, key_ids = p, target
+    if neg is not None:
+        flat = neg.reshape(-1, neg.shape[-1])
+        flat = l2_normalize(flat) if similarity == "cosine" else flat
+        # Negatives are never a target (id -1); the order of the candidates does not change
+        # a log-sum-exp.
+        keys = jnp.concatenate([p, flat], axis=0)
+        key_ids = jnp.concatenate([target, jnp.full(flat.shape[:1], -1, jnp.int32)])
+    options = {"scale": scale, "kind": "softmax", "chunk_size": chunk_size, "axis_name": axis_name,
+               "cross_device": cross_device}
+    loss = pair_rows(a, keys, target, key_ids, **options)
+    if symmetric:
+        loss = 0.5 * (loss + pair_rows(p, a, target, target, **options))
+    return loss
 
 
 # --------------------------------------------------------------------------- GE2E
