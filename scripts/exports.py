@@ -54,6 +54,11 @@ looks one up by name or alias.
 '''
 
 
+def _ruf022(name: str) -> tuple[int, str]:
+    """ruff's RUF022 order for ``__all__``: CONSTANTS, then CamelCase, then the rest."""
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+
 def _module_all(path: pathlib.Path) -> tuple[list[str], dict[str, str]]:
     """The names of a module's ``__all__`` that it defines or takes from another family.
 
@@ -117,7 +122,7 @@ def render() -> dict[pathlib.Path, str]:
         else:
             names = [n for p in private for n in _module_all(PACKAGE / family / f"{p}.py")[0]]
         files[PACKAGE / f"{module}.py"] = (
-            f'"""{doc}"""\n\n{HEADER}\n{_lines([(f".{family}", n) for n in sorted(names)])}\n{_all(sorted(names))}'
+            f'"""{doc}"""\n\n{HEADER}\n{_lines([(f".{family}", n) for n in sorted(names)])}\n{_all(sorted(names, key=_ruf022))}'
         )
     flat: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -136,7 +141,7 @@ def render() -> dict[pathlib.Path, str]:
         ("._src.registry", "info"),
     ]
     modules = [*FAMILIES, *COMPAT]
-    names = sorted(["FAMILIES", *(n for _, n in utilities), *(n for _, n in flat)])
+    names = sorted(["FAMILIES", *(n for _, n in utilities), *(n for _, n in flat)], key=_ruf022)
     files[PACKAGE / "__init__.py"] = (
         TOP
         + HEADER

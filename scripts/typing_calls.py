@@ -74,6 +74,19 @@ OTHERS = {
     "matryoshka_loss": "jaxloss.matryoshka_loss(jaxloss.multiple_negatives_ranking_loss, (x, x), dims=(4, 2), weights=(1.0, 0.5))",
     "distance_weighted_negatives": "dw_neg, dw_valid = jaxloss.distance_weighted_negatives(distances, labels, key, dim=4)",
     "easy_hard_triplets": 'eh_pos, eh_neg, eh_valid = jaxloss.easy_hard_triplets(distances, labels, pos_strategy="hard")',
+    "make_fenchel_young_loss": "fy: jax.Array = jaxloss.make_fenchel_young_loss(jax.nn.logsumexp)(x, x, reduction=\"none\")",
+    "deep_supervision_loss": "ds: jax.Array = jaxloss.deep_supervision_loss(jaxloss.dice_loss, [jnp.zeros((2, 4, 4, 3)), "
+    "jnp.zeros((2, 2, 2, 3))], jnp.zeros((2, 4, 4), jnp.int32), activation=\"softmax\")",
+    "ExactOTOutput": "exact: jaxloss.ExactOTOutput = jaxloss.exact_ot(distances)",
+    "exact_ot": "plan: jax.Array = jaxloss.exact_ot(distances, jnp.full((6,), 1 / 6)).coupling",
+    "emd2": "emd_cost: jax.Array = jaxloss.emd2(distances[:, :4]).cost",
+    "GWOutput": "gw: jaxloss.GWOutput = jaxloss.gromov_wasserstein(distances, distances[:5, :5], epsilon=0.5)",
+    "gromov_wasserstein": "gw_cost: jax.Array = jaxloss.gromov_wasserstein(distances, distances, fused_cost=distances, "
+    "fused_penalty=0.5, loss=\"sqeucl\").reg_gw_cost",
+    "soft_quantile": "quantiles: jax.Array = jaxloss.soft_quantile(x, jnp.array([0.25, 0.75]), weight=0.1)",
+    "soft_quantize": "quantized: jax.Array = jaxloss.soft_quantize(x, num_levels=3)",
+    "soft_quantile_normalization": "normalized: jax.Array = jaxloss.soft_quantile_normalization(x, jnp.arange(3.0), "
+    "weights=jnp.full((3,), 1 / 3))",
     "FAMILIES": "families = jaxloss.FAMILIES",
     "LossInfo": 'loss_info: jaxloss.LossInfo = jaxloss.info("huber")',
     "info": 'reference: str = jaxloss.info("mse").reference',
@@ -129,6 +142,8 @@ STATES = {"RunningMoments": "jaxloss.bco_init()"}
 def _arg(value: object) -> str:
     if isinstance(value, tuple) and hasattr(value, "_fields"):
         return STATES[type(value).__name__]
+    if isinstance(value, (tuple, list)):  # a pytree argument (adaptive softmax's tail pairs)
+        return "(" + ", ".join(_arg(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if callable(value):
         name = getattr(value, "__name__", "")
         return {"critic": "critic", "model": "model", "features": "features"}.get(name, "scalar_loss")

@@ -389,7 +389,7 @@ def test_registry_and_solver_export():
         "kl_divergence", "js_divergence", "wasserstein_1d", "sinkhorn_divergence",
         "sliced_wasserstein", "mmd_loss", "generalized_kl_divergence",
         "energy_distance", "gaussian_wasserstein", "empirical_gaussian_wasserstein", "max_sliced_wasserstein",
-        "soft_dtw", "spearman_loss",
+        "soft_dtw", "spearman_loss", "exact_wasserstein",
     }
     assert jaxloss.sinkhorn is sinkhorn and "sinkhorn" not in names
     assert jaxloss.get("kl_div") is kl_divergence

@@ -34,6 +34,7 @@ FOREIGN_OK = {
     ("mmd_loss", "y"): "two samples x, y (ott-jax, POT): points, not labels",
     ("sinkhorn_divergence", "y"): "two samples x, y (ott-jax, POT): points, not labels",
     ("sliced_wasserstein", "y"): "two samples x, y (POT): points, not labels",
+    ("exact_wasserstein", "y"): "two samples x, y (ott-jax wassdis_p, POT emd2): points, not labels",
     ("max_sliced_wasserstein", "y"): "two samples x, y (POT): points, not labels",
     ("energy_distance", "y"): "two samples x, y (scipy, geomloss): points, not labels",
     ("empirical_gaussian_wasserstein", "y"): "two samples x, y (POT): points, not labels",
@@ -61,6 +62,9 @@ EPSILON_OK = {
     "swav_loss": "the entropic regularisation of SwAV's Sinkhorn step",
     "poly1_softmax_loss": "the Poly-1 coefficient (rax)",
     "spearman_loss": "the entropic regularisation of the soft ranks (ott)",
+    "weighted_kappa_loss": "the additive constant inside the log (TF-Addons WeightedKappaLoss.epsilon)",
+    "cosine_similarity": "the norm floor (optax cosine_similarity's epsilon)",
+    "cosine_distance": "the norm floor (optax cosine_distance's epsilon)",
 }
 # Losses whose reduction defaults to "sum" (documented behaviour, kept): loss -> why.
 SUM_DEFAULT = {

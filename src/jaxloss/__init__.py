@@ -41,6 +41,7 @@ from .adversarial import least_squares_generator_loss as least_squares_generator
 from .adversarial import minimax_discriminator_loss as minimax_discriminator_loss
 from .adversarial import minimax_generator_loss as minimax_generator_loss
 from .adversarial import nonsaturating_generator_loss as nonsaturating_generator_loss
+from .adversarial import patch_adversarial_loss as patch_adversarial_loss
 from .adversarial import pgd_perturbation as pgd_perturbation
 from .adversarial import r1_penalty as r1_penalty
 from .adversarial import (
@@ -50,6 +51,7 @@ from .adversarial import relativistic_average_generator_loss as relativistic_ave
 from .adversarial import trades_loss as trades_loss
 from .adversarial import wasserstein_discriminator_loss as wasserstein_discriminator_loss
 from .adversarial import wasserstein_generator_loss as wasserstein_generator_loss
+from .classification import aucm_loss as aucm_loss
 from .classification import binary_cross_entropy as binary_cross_entropy
 from .classification import categorical_cross_entropy as categorical_cross_entropy
 from .classification import class_balanced_weights as class_balanced_weights
@@ -57,9 +59,11 @@ from .classification import crammer_singer_hinge_loss as crammer_singer_hinge_lo
 from .classification import crf_decode as crf_decode
 from .classification import crf_loss as crf_loss
 from .classification import ctc_loss as ctc_loss
+from .classification import ctc_loss_with_forward_probs as ctc_loss_with_forward_probs
 from .classification import generalized_cross_entropy as generalized_cross_entropy
 from .classification import hinge_embedding_loss as hinge_embedding_loss
 from .classification import hinge_loss as hinge_loss
+from .classification import make_fenchel_young_loss as make_fenchel_young_loss
 from .classification import multiclass_hinge_loss as multiclass_hinge_loss
 from .classification import multilabel_margin_loss as multilabel_margin_loss
 from .classification import nll_loss as nll_loss
@@ -73,17 +77,24 @@ from .classification import softmax_cross_entropy as softmax_cross_entropy
 from .classification import softmax_focal_loss as softmax_focal_loss
 from .classification import sparsemax_loss as sparsemax_loss
 from .classification import squared_hinge_loss as squared_hinge_loss
+from .classification import weighted_kappa_loss as weighted_kappa_loss
 from .clustering import kmeans_loss as kmeans_loss
 from .clustering import spectral_clustering_loss as spectral_clustering_loss
 from .detection import complete_box_iou_loss as complete_box_iou_loss
 from .detection import distance_box_iou_loss as distance_box_iou_loss
 from .detection import generalized_box_iou_loss as generalized_box_iou_loss
+from .distribution import ExactOTOutput as ExactOTOutput
+from .distribution import GWOutput as GWOutput
 from .distribution import SinkhornOutput as SinkhornOutput
 from .distribution import convex_kl_divergence as convex_kl_divergence
+from .distribution import emd2 as emd2
 from .distribution import empirical_gaussian_wasserstein as empirical_gaussian_wasserstein
 from .distribution import energy_distance as energy_distance
+from .distribution import exact_ot as exact_ot
+from .distribution import exact_wasserstein as exact_wasserstein
 from .distribution import gaussian_wasserstein as gaussian_wasserstein
 from .distribution import generalized_kl_divergence as generalized_kl_divergence
+from .distribution import gromov_wasserstein as gromov_wasserstein
 from .distribution import js_divergence as js_divergence
 from .distribution import kl_divergence as kl_divergence
 from .distribution import max_sliced_wasserstein as max_sliced_wasserstein
@@ -93,6 +104,9 @@ from .distribution import sinkhorn_divergence as sinkhorn_divergence
 from .distribution import sinkhorn_from_cost as sinkhorn_from_cost
 from .distribution import sliced_wasserstein as sliced_wasserstein
 from .distribution import soft_dtw as soft_dtw
+from .distribution import soft_quantile as soft_quantile
+from .distribution import soft_quantile_normalization as soft_quantile_normalization
+from .distribution import soft_quantize as soft_quantize
 from .distribution import soft_rank as soft_rank
 from .distribution import soft_sort as soft_sort
 from .distribution import soft_topk_mask as soft_topk_mask
@@ -171,6 +185,7 @@ from .embedding import tuplet_margin_loss as tuplet_margin_loss
 from .embedding import xbm_init as xbm_init
 from .embedding import zero_mean_regularization as zero_mean_regularization
 from .llm import RunningMoments as RunningMoments
+from .llm import adaptive_log_softmax_loss as adaptive_log_softmax_loss
 from .llm import bco_init as bco_init
 from .llm import bco_loss as bco_loss
 from .llm import cpo_loss as cpo_loss
@@ -207,6 +222,7 @@ from .multitask import prior_matching_loss as prior_matching_loss
 from .multitask import uncertainty_weighting as uncertainty_weighting
 from .multitask import weighted_sum as weighted_sum
 from .perceptual import gram_matrix as gram_matrix
+from .perceptual import lpips_loss as lpips_loss
 from .perceptual import perceptual_loss as perceptual_loss
 from .perceptual import style_loss as style_loss
 from .perceptual import total_variation_loss as total_variation_loss
@@ -237,6 +253,8 @@ from .registration import ms_ssim_loss as ms_ssim_loss
 from .registration import ssim_loss as ssim_loss
 from .regression import absolute_error as absolute_error
 from .regression import absolute_percentage_error as absolute_percentage_error
+from .regression import cosine_distance as cosine_distance
+from .regression import cosine_similarity as cosine_similarity
 from .regression import gaussian_nll_loss as gaussian_nll_loss
 from .regression import huber_loss as huber_loss
 from .regression import log_cosh as log_cosh
@@ -256,6 +274,7 @@ from .segmentation import asymmetric_focal_loss as asymmetric_focal_loss
 from .segmentation import asymmetric_focal_tversky_loss as asymmetric_focal_tversky_loss
 from .segmentation import asymmetric_unified_focal_loss as asymmetric_unified_focal_loss
 from .segmentation import boundary_loss as boundary_loss
+from .segmentation import deep_supervision_loss as deep_supervision_loss
 from .segmentation import dice_ce_loss as dice_ce_loss
 from .segmentation import dice_focal_loss as dice_focal_loss
 from .segmentation import dice_loss as dice_loss
@@ -290,12 +309,15 @@ FAMILIES = (regression, classification, embedding, self_supervised, segmentation
 
 __all__ = [
     "FAMILIES",
+    "ExactOTOutput",
+    "GWOutput",
     "LossInfo",
     "RunningMoments",
     "SinkhornOutput",
     "XBMState",
     "absolute_error",
     "absolute_percentage_error",
+    "adaptive_log_softmax_loss",
     "adversarial_loss",
     "aliases",
     "angle_loss",
@@ -306,6 +328,7 @@ __all__ = [
     "asymmetric_focal_loss",
     "asymmetric_focal_tversky_loss",
     "asymmetric_unified_focal_loss",
+    "aucm_loss",
     "available",
     "barlow_twins_loss",
     "batch_all_triplet_mask",
@@ -332,7 +355,9 @@ __all__ = [
     "convex_kl_divergence",
     "cosent_loss",
     "cosface_loss",
+    "cosine_distance",
     "cosine_embedding_loss",
+    "cosine_similarity",
     "cosine_similarity_loss",
     "cpo_loss",
     "crammer_singer_hinge_loss",
@@ -340,9 +365,11 @@ __all__ = [
     "crf_loss",
     "cross_batch_memory_loss",
     "ctc_loss",
+    "ctc_loss_with_forward_probs",
     "curricularface_loss",
     "dcg2_lambdaweight",
     "dcg_lambdaweight",
+    "deep_supervision_loss",
     "default_chunk_size",
     "dice_ce_loss",
     "dice_focal_loss",
@@ -358,8 +385,11 @@ __all__ = [
     "easy_hard_triplets",
     "elastic_net",
     "embedding_norm_regularization",
+    "emd2",
     "empirical_gaussian_wasserstein",
     "energy_distance",
+    "exact_ot",
+    "exact_wasserstein",
     "fast_ap_loss",
     "fgsm_perturbation",
     "focal_tversky_loss",
@@ -391,6 +421,7 @@ __all__ = [
     "gradient_penalty",
     "gradnorm_loss",
     "gram_matrix",
+    "gromov_wasserstein",
     "grpo_advantages",
     "grpo_loss",
     "gumbel_t12n",
@@ -427,7 +458,9 @@ __all__ = [
     "log_cosh",
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
+    "lpips_loss",
     "mae",
+    "make_fenchel_young_loss",
     "mape",
     "margin_loss",
     "margin_mse_loss",
@@ -465,6 +498,7 @@ __all__ = [
     "pairwise_mse_loss",
     "pairwise_qr_loss",
     "pairwise_soft_zero_one_loss",
+    "patch_adversarial_loss",
     "pcgrad",
     "perceptron_loss",
     "perceptual_loss",
@@ -502,6 +536,9 @@ __all__ = [
     "soft_cldice_loss",
     "soft_dice_cldice_loss",
     "soft_dtw",
+    "soft_quantile",
+    "soft_quantile_normalization",
+    "soft_quantize",
     "soft_rank",
     "soft_sort",
     "soft_topk_mask",
@@ -537,6 +574,7 @@ __all__ = [
     "wasserstein_1d",
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
+    "weighted_kappa_loss",
     "weighted_sum",
     "wing_loss",
     "xbm_init",

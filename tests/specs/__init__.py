@@ -213,15 +213,22 @@ def _all_reductions(name: str, statics: tuple):
         def run(reduction, **masks):
             return spec.output(fn(*full, **spec.kwargs, reduction=reduction, **masks))
 
-        return {"none": run("none"), "none_where": run("none", where=m),
-                "mean": run("mean", weights=w, where=m), "sum": run("sum", weights=w, where=m)}
+        out = {"none": run("none"), "none_where": run("none", where=m),
+               "mean": run("mean", weights=w, where=m), "sum": run("sum", weights=w, where=m)}
+        try:
+            out["mean_nonzero"] = run("mean_nonzero", weights=w, where=m)
+        except ValueError as e:  # a loss whose mean has its own normaliser refuses it by name
+            if "mean_nonzero" not in str(e):
+                raise
+        return out
 
     return jax.jit(f)
 
 
 def all_reductions(name: str, args: tuple, w, m) -> dict[str, Any]:
     """Every reduction of one call, compiled once per loss: ``"none"`` (unmasked),
-    ``"none_where"`` (``where=m``), and ``"mean"``/``"sum"`` with ``weights=w, where=m``."""
+    ``"none_where"`` (``where=m``), and ``"mean"``/``"sum"``/``"mean_nonzero"`` (where the
+    loss offers it) with ``weights=w, where=m``."""
     arrays, statics = split(args)
     return _all_reductions(name, statics)(arrays, w, m)
 

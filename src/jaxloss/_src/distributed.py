@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .reduce import reduce
+from .reduce import NONZERO, check_reduction, reduce
 from .types import ArrayLike, ArrayTree, Reduction
 
 __all__ = ["gather_batch", "global_index", "global_reduce"]
@@ -43,8 +43,9 @@ def gather_batch(x: ArrayTree, axis_name: str | None) -> ArrayTree:
 def global_index(n_local: int, axis_name: str | None) -> jax.Array:
     """``[n_local]`` indices of this device's rows in the batch gathered over ``axis_name``
     (``arange(n_local)`` on one device)."""
+    # int32 throughout: axis_index is int32 and x64 must not promote (strict promotion).
     offset = 0 if axis_name is None else jax.lax.axis_index(axis_name) * n_local
-    return offset + jnp.arange(n_local)
+    return offset + jnp.arange(n_local, dtype=jnp.int32)
 
 
 def global_reduce(
@@ -63,6 +64,7 @@ def global_reduce(
     result equals the single-device mean on the concatenated batch; ``"none"``
     is this device's share.
     """
+    check_reduction(reduction)
     if axis_name is None or reduction == "none":
         return reduce(loss, reduction, weights=weights, where=where, valid=valid, normalizer=normalizer)
     total = jax.lax.psum(
@@ -72,6 +74,8 @@ def global_reduce(
     if reduction == "sum":
         return total
     count = jnp.ones_like(loss) if normalizer is None else jnp.asarray(normalizer, loss.dtype)
+    if reduction == NONZERO:
+        count = jnp.where(jax.lax.stop_gradient(loss) > 0, count, 0)
     count = jax.lax.psum(reduce(count, "sum", weights=weights, where=where, valid=valid), axis_name)
     empty = count == 0
     # Double where: the untaken 0/0 branch must not leak NaN into the gradient.

@@ -17,6 +17,8 @@ from .contracts import function_name
 from .numerics import _is_array, compute_dtype
 
 REDUCTIONS = ("mean", "sum", "none")
+# PML's AvgNonZeroReducer; only where a loss ends in the shared reduction (see check_reduction).
+NONZERO = "mean_nonzero"
 
 
 def broadcast(x: Any, shape: tuple[int, ...], what: str, dtype: Any = None) -> jax.Array:
@@ -56,14 +58,21 @@ def sanitize(x: jax.Array, mask: jax.Array | None, fill: float = 0.0) -> jax.Arr
     return jnp.where(broadcast(mask, x.shape, "where", dtype=bool), x, jnp.asarray(fill, x.dtype))
 
 
-def check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
+def check_reduction(reduction: str, *, own_rule: bool = False) -> None:
+    """A known reduction. A loss whose mean has its own normaliser (not the shared
+    :func:`reduce`) passes ``own_rule=True`` and refuses ``"mean_nonzero"`` by name."""
+    if reduction == NONZERO and own_rule:
         raise ValueError(
-            f"{function_name()}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
+            f"{function_name()}: reduction='mean_nonzero' (PML's AvgNonZeroReducer) is not "
+            f"offered: this loss's mean has its own normaliser; use one of {REDUCTIONS}"
+        )
+    if reduction not in (*REDUCTIONS, NONZERO):
+        raise ValueError(
+            f"{function_name()}: reduction must be one of {(*REDUCTIONS, NONZERO)}, got {reduction!r}"
         )
 
 
-def _leaf_terms(loss, weights, where, valid, normalizer):
+def _leaf_terms(loss, weights, where, valid, normalizer, nonzero=False):
     loss = jnp.asarray(loss)
     shape = loss.shape
     mask = combine_masks(shape, where, valid)
@@ -78,6 +87,9 @@ def _leaf_terms(loss, weights, where, valid, normalizer):
     if mask is not None:
         value = jnp.where(mask, value, jnp.zeros((), loss.dtype))
         scale = mask.astype(loss.dtype) if scale is None else jnp.where(mask, scale, 0)
+    if nonzero:
+        positive = jax.lax.stop_gradient(loss) > 0
+        scale = positive.astype(loss.dtype) if scale is None else jnp.where(positive, scale, 0)
     denominator = jnp.asarray(loss.size, loss.dtype) if scale is None else jnp.sum(scale)
     return value, denominator
 
@@ -117,7 +129,9 @@ def reduce(
     Args:
       loss: unreduced loss, an array or a pytree of arrays.
       reduction: ``"mean"``: ``sum(w * l * m) / sum(w * n * m)``; ``"sum"``:
-        ``sum(w * l * m)``; ``"none"``: ``w * l`` with masked entries set to 0.
+        ``sum(w * l * m)``; ``"none"``: ``w * l`` with masked entries set to 0;
+        ``"mean_nonzero"`` (PML's ``AvgNonZeroReducer``): ``sum(w * l * m) /
+        sum(w * n * m * [l > 0])``, the indicator without gradient.
       weights: user weights broadcastable to ``loss`` (a matching pytree for a
         pytree loss).
       where: user mask broadcastable to ``loss``.
@@ -125,7 +139,8 @@ def reduce(
       normalizer: per-entry weights that enter only the denominator of the mean
         (PyTorch's class weights ``w[y_i]``); the loss already carries them.
 
-    When nothing is valid, ``"mean"`` returns ``0`` with zero gradients.
+    When nothing is valid (or, for ``"mean_nonzero"``, positive), the mean returns ``0``
+    with zero gradients.
     """
     check_reduction(reduction)
     leaves, treedef = jax.tree.flatten(loss)
@@ -134,7 +149,8 @@ def reduce(
     v_leaves = leaves_like(valid, loss, "valid")
     n_leaves = leaves_like(normalizer, loss, "normalizer")
     terms = [
-        _leaf_terms(*args) for args in zip(leaves, w_leaves, m_leaves, v_leaves, n_leaves)
+        _leaf_terms(*args, nonzero=reduction == NONZERO)
+        for args in zip(leaves, w_leaves, m_leaves, v_leaves, n_leaves)
     ]
     if reduction == "none":
         values = [v for v, _ in terms]

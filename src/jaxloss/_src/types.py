@@ -8,6 +8,6 @@ from jax.typing import ArrayLike
 
 __all__ = ["ArrayLike", "ArrayTree", "Reduction"]
 
-Reduction: TypeAlias = Literal["mean", "sum", "none"]
+Reduction: TypeAlias = Literal["mean", "sum", "none", "mean_nonzero"]
 # A pytree of arrays (nested dict/list/tuple/NamedTuple); an array is a one-leaf pytree.
 ArrayTree: TypeAlias = Any

@@ -13,6 +13,7 @@ from ._gan import relativistic_average_discriminator_loss as relativistic_averag
 from ._gan import relativistic_average_generator_loss as relativistic_average_generator_loss
 from ._gan import wasserstein_discriminator_loss as wasserstein_discriminator_loss
 from ._gan import wasserstein_generator_loss as wasserstein_generator_loss
+from ._patch import patch_adversarial_loss as patch_adversarial_loss
 from ._penalties import gradient_penalty as gradient_penalty
 from ._penalties import r1_penalty as r1_penalty
 from ._robust import adversarial_loss as adversarial_loss
@@ -31,6 +32,7 @@ __all__ = [
     "minimax_discriminator_loss",
     "minimax_generator_loss",
     "nonsaturating_generator_loss",
+    "patch_adversarial_loss",
     "pgd_perturbation",
     "r1_penalty",
     "relativistic_average_discriminator_loss",

@@ -43,14 +43,53 @@ class _CrossEntropy(NamedTuple):
     one_minus_pt: Callable[[], jax.Array]  # 1 - p_t (with smoothed labels), computed on demand
 
 
-def _cross_entropy(c: Scores, label_smoothing: Any, class_weights: Any) -> _CrossEntropy:
-    """PyTorch ``cross_entropy`` per example, before reduction."""
+def _class_mask(axis_where: Any, logits: Any, axis: int) -> jax.Array | None:
+    """``axis_where`` (the logits' shape) as a boolean mask with the class axis moved last."""
+    if axis_where is None:
+        return None
+    shape = tuple(np.shape(logits))
+    ax = contracts.axis_index(axis, len(shape), "logits")
+    return jnp.moveaxis(broadcast(axis_where, shape, "axis_where", dtype=bool), ax, -1)
+
+
+def _class_weight_vector(class_weights: Any, num_classes: int, dtype: Any) -> jax.Array | None:
+    """The ``[C]`` ``class_weights`` checked and cast, or ``None``."""
+    if class_weights is None:
+        return None
+    contracts.shape_is(class_weights, (num_classes,), "class_weights", "one weight per class")
+    return jnp.asarray(class_weights, dtype)
+
+
+def _masked_lse(x: jax.Array, include: jax.Array | None) -> jax.Array:
+    """``logsumexp`` over the included entries of the last axis (optax ``where``).
+
+    A row with nothing included gives 0 (not ``-inf``), and excluded entries get
+    zero gradient (double ``where``), so the caller can zero such rows safely.
+    """
+    if include is None:
+        return jax.nn.logsumexp(x, axis=-1)
+    zero = jnp.zeros((), x.dtype)
+    xs = jnp.where(include, x, zero)
+    anything = jnp.any(include, axis=-1)
+    top = jax.lax.stop_gradient(jnp.max(jnp.where(include, xs, -jnp.inf), axis=-1))
+    top = jnp.where(anything, top, zero)
+    total = jnp.sum(jnp.where(include, jnp.exp(xs - top[..., None]), zero), axis=-1)
+    return jnp.log(jnp.where(anything, total, jnp.ones((), x.dtype))) + top
+
+
+def _cross_entropy(
+    c: Scores, label_smoothing: Any, class_weights: Any, include: jax.Array | None = None
+) -> _CrossEntropy:
+    """PyTorch ``cross_entropy`` per example, before reduction.
+
+    ``include`` (``[..., C]``, optional) restricts the softmax and the sums to
+    the included classes (optax ``where``); rows with nothing included are 0.
+    """
+    if include is not None:
+        return _masked_cross_entropy(c, label_smoothing, class_weights, include)
     x = c.logits
     num_classes = x.shape[-1]
-    cw = None
-    if class_weights is not None:
-        contracts.shape_is(class_weights, (num_classes,), "class_weights", "one weight per class")
-        cw = jnp.asarray(class_weights, x.dtype)
+    cw = _class_weight_vector(class_weights, num_classes, x.dtype)
     lse = jax.nn.logsumexp(x, axis=-1)
     if c.integer:
         nll = lse - take(x, c.labels)
@@ -87,6 +126,57 @@ def _cross_entropy(c: Scores, label_smoothing: Any, class_weights: Any) -> _Cros
     return _CrossEntropy(loss, None, None, one_minus_pt)
 
 
+def _masked_cross_entropy(
+    c: Scores, label_smoothing: Any, class_weights: Any, include: jax.Array
+) -> _CrossEntropy:
+    """:func:`_cross_entropy` over the included classes only (optax ``where`` semantics).
+
+    The softmax normaliser runs over the included classes; integer labels take
+    their logit whether or not it is included (as optax's integer-label form);
+    probability labels and the smoothing term sum over the included classes.
+    """
+    x = c.logits
+    num_classes = x.shape[-1]
+    zero = jnp.zeros((), x.dtype)
+    anything = jnp.any(include, axis=-1)
+    cw = _class_weight_vector(class_weights, num_classes, x.dtype)
+    lse = _masked_lse(x, include)
+    xs = jnp.where(include, x, zero)
+    log_p = jnp.where(include, xs - lse[..., None], zero)
+    if c.integer:
+        nll = lse - take(x, c.labels)
+        w = None if cw is None else cw[c.labels]
+        loss = nll if w is None else w * nll
+        if not is_zero(label_smoothing):
+            eps = param(label_smoothing, x.dtype)
+            wc = jnp.ones((num_classes,), x.dtype) if cw is None else cw
+            uniform = -jnp.sum(
+                jnp.where(include, jnp.broadcast_to(wc, x.shape) * log_p, zero), axis=-1
+            )
+            loss = (1 - eps) * loss + (eps / num_classes) * uniform
+        loss = jnp.where(anything, loss, zero)
+
+        def one_minus_pt() -> jax.Array:
+            q = jnp.where(anything, -jnp.expm1(-jnp.where(anything, nll, zero)), zero)
+            if is_zero(label_smoothing):
+                return q
+            eps = param(label_smoothing, x.dtype)
+            p = jnp.where(include, jnp.exp(log_p), zero)
+            rest = jnp.sum(jnp.where(include, 1 - p, zero), axis=-1)
+            return (1 - eps) * q + (eps / num_classes) * rest
+
+        return _CrossEntropy(c.poisoned(loss), w, c.valid, one_minus_pt)
+
+    y = smooth(c.labels, label_smoothing)
+    wy = y if cw is None else y * jnp.broadcast_to(cw, y.shape)
+    loss = -jnp.sum(jnp.where(include, mul0(wy, log_p), zero), axis=-1)
+
+    def one_minus_pt() -> jax.Array:
+        return jnp.sum(jnp.where(include, y * (1 - jnp.exp(log_p)), zero), axis=-1)
+
+    return _CrossEntropy(loss, None, None, one_minus_pt)
+
+
 # --------------------------------------------------------------------------- softmax CE
 
 
@@ -102,6 +192,7 @@ def softmax_cross_entropy(
     softcap: float | ArrayLike | None = ...,
     z_loss: float | ArrayLike = ...,
     return_aux: Literal[False] = ...,
+    axis_where: ArrayLike | None = ...,
     weights: ArrayLike | None = ...,
     where: ArrayLike | None = ...,
     reduction: Reduction = ...,
@@ -120,6 +211,7 @@ def softmax_cross_entropy(
     softcap: float | ArrayLike | None = ...,
     z_loss: float | ArrayLike = ...,
     return_aux: Literal[True],
+    axis_where: ArrayLike | None = ...,
     weights: ArrayLike | None = ...,
     where: ArrayLike | None = ...,
     reduction: Reduction = ...,
@@ -142,6 +234,7 @@ def softmax_cross_entropy(
     softcap: float | ArrayLike | None = None,
     z_loss: float | ArrayLike = 0.0,
     return_aux: bool = False,
+    axis_where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
@@ -182,6 +275,12 @@ def softmax_cross_entropy(
         the z-loss term (already in the loss), and ``"accuracy"``, the mean of
         :math:`[\arg\max_c z_c = y]` (ties take the first index; the argmax of
         probability labels), both independent of ``reduction``.
+      axis_where: optional boolean mask with the shape of ``logits``: the
+        classes to include (optax ``where``). The softmax normaliser, the
+        probability-label sum and the smoothing sum run over the included
+        classes; an integer label takes its logit even where it is excluded
+        (as optax's integer-label form). An example with nothing included is 0
+        with zero gradient. (``where=`` masks whole examples.)
       weights: optional per-example weights broadcastable to the ``"none"`` output.
       where: optional boolean mask with the shape of the ``"none"`` output.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -211,21 +310,23 @@ def softmax_cross_entropy(
     if softcap is not None:
         contracts.bounded(softcap, "softcap", gt=0)
     c = class_scores(logits, labels, axis=axis, ignore_index=ignore_index, where=where)
+    include = _class_mask(axis_where, logits, axis)
     if softcap is not None:
         cap = param(softcap, c.logits.dtype)
         c = c._replace(logits=cap * jnp.tanh(c.logits / cap))
-    ce = _cross_entropy(c, label_smoothing, class_weights)
+    ce = _cross_entropy(c, label_smoothing, class_weights, include)
     loss = reduce(
         ce.loss, reduction, weights=weights, where=c.where, valid=ce.valid, normalizer=ce.normalizer
     )
     z_term = None
     if not is_zero(z_loss) or return_aux:
-        z_term = param(z_loss, c.logits.dtype) * jnp.square(jax.nn.logsumexp(c.logits, axis=-1))
+        z_term = param(z_loss, c.logits.dtype) * jnp.square(_masked_lse(c.logits, include))
     if not is_zero(z_loss) and z_term is not None:
         loss = loss + reduce(z_term, reduction, weights=weights, where=c.where, valid=ce.valid)
     if not return_aux or z_term is None:
         return loss
-    guess = jnp.argmax(c.logits, axis=-1)
+    scores = c.logits if include is None else jnp.where(include, c.logits, -jnp.inf)
+    guess = jnp.argmax(scores, axis=-1)
     truth = c.labels.astype(guess.dtype) if c.integer else jnp.argmax(c.labels, axis=-1)
     hit = (guess == truth).astype(c.logits.dtype)
     aux = {
@@ -251,6 +352,7 @@ def poly_loss(
     axis: int = -1,
     label_smoothing: float | ArrayLike = 0.0,
     ignore_index: int | None = None,
+    axis_where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
@@ -271,6 +373,11 @@ def poly_loss(
       axis: the class axis.
       label_smoothing: :math:`\varepsilon` applied to the labels of both terms.
       ignore_index: integer label whose examples are excluded.
+      axis_where: optional boolean mask with the shape of ``logits``: the
+        classes to include (optax ``poly_loss_cross_entropy``'s ``where``); the
+        softmax and both sums run over them, as in
+        :func:`softmax_cross_entropy`. An example with nothing included is 0
+        with zero gradient.
       weights: optional per-example weights broadcastable to the ``"none"`` output.
       where: optional boolean mask with the shape of the ``"none"`` output.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -289,7 +396,7 @@ def poly_loss(
     """
     contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
     c = class_scores(logits, labels, axis=axis, ignore_index=ignore_index, where=where)
-    ce = _cross_entropy(c, label_smoothing, None)
+    ce = _cross_entropy(c, label_smoothing, None, _class_mask(axis_where, logits, axis))
     q = ce.one_minus_pt()
     if isinstance(epsilons, (list, tuple)):
         coefficients = [param(e, q.dtype) for e in epsilons]
@@ -314,6 +421,7 @@ def poly1_cross_entropy(
     axis: int = -1,
     label_smoothing: float | ArrayLike = 0.0,
     ignore_index: int | None = None,
+    axis_where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
     reduction: Reduction = "mean",
@@ -333,6 +441,8 @@ def poly1_cross_entropy(
       axis: the class axis.
       label_smoothing: :math:`\varepsilon` applied to the labels.
       ignore_index: integer label whose examples are excluded.
+      axis_where: optional boolean mask with the shape of ``logits``: the
+        classes to include (optax ``where``); see :func:`poly_loss`.
       weights: optional per-example weights broadcastable to the ``"none"`` output.
       where: optional boolean mask with the shape of the ``"none"`` output.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -356,6 +466,7 @@ def poly1_cross_entropy(
         axis=axis,
         label_smoothing=label_smoothing,
         ignore_index=ignore_index,
+        axis_where=axis_where,
         weights=weights,
         where=where,
         reduction=reduction,

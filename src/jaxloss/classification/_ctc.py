@@ -18,7 +18,7 @@ from .._src.registry import register
 from .._src.scores import take
 from .._src.types import ArrayLike, Reduction
 
-__all__ = ["ctc_loss"]
+__all__ = ["ctc_loss", "ctc_loss_with_forward_probs"]
 
 _FAMILY = "classification"
 
@@ -196,3 +196,111 @@ def ctc_loss(
     eps = param(log_epsilon, s.logits.dtype)
     log_likelihood = _ctc_log_likelihood(s.logits, s.frame_pad, s.labels, s.lengths, eps, blank_id)
     return reduce(poison(-log_likelihood, s.bad), reduction, weights=weights, where=s.where)
+
+
+def _after_epsilon(phi: jax.Array, added: jax.Array) -> jax.Array:
+    """``phi[:, n + 1] (+) added[:, n]`` in log space (a label state passing to the next blank state)."""
+    return jnp.concatenate([phi[:, :1], jnp.logaddexp(phi[:, 1:], added)], axis=1)
+
+
+@functools.partial(jax.jit, static_argnums=5)
+def _ctc_forward_probs(
+    x: jax.Array, frame_pad: jax.Array, labels: jax.Array, lengths: jax.Array, eps: jax.Array, blank_id: int,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Forward variables in optax's two-array form: blank states ``[T, B, N+1]``, label states ``[T, B, N]``.
+
+    Blank state ``n`` has emitted the first ``n`` labels; label state ``n`` is emitting label ``n``. A
+    label state reaches the next blank state by an epsilon move, blocked (``+ eps``) before a repeated
+    label, which needs a blank in between. ``labels`` are the raw labels: a padded entry outside
+    ``[0, K)`` emits with log-probability 0, as optax's one-hot gather gives.
+    """
+    batch, _, num_classes = x.shape
+    dtype = x.dtype
+    log_probs = jax.nn.log_softmax(x, axis=-1)
+    repeat = jnp.pad((labels[:, :-1] == labels[:, 1:]).astype(dtype), ((0, 0), (0, 1)))
+    emit = jnp.einsum("btk,bnk->tbn", log_probs, jax.nn.one_hot(labels, num_classes, dtype=dtype))
+    blank = jnp.swapaxes(log_probs[:, :, blank_id:blank_id + 1], 0, 1)
+    n = labels.shape[1]
+    phi0 = jnp.full((batch, n + 1), eps, dtype).at[:, 0].set(0)
+    emit0 = jnp.full((batch, n), eps, dtype)
+
+    def step(carry, inputs):
+        phi, lab = carry
+        emit_t, blank_t, pad_t = inputs
+        moved = _after_epsilon(phi, lab + eps * repeat)
+        new_lab = jnp.logaddexp(moved[:, :-1], lab) + emit_t
+        new_phi = _after_epsilon(moved + blank_t, lab + blank_t + eps * (1 - repeat))
+        keep = pad_t[:, None]
+        new = (jnp.where(keep, phi, new_phi), jnp.where(keep, lab, new_lab))
+        return new, new
+
+    _, (phi, lab) = jax.lax.scan(step, (phi0, emit0), (emit, blank, frame_pad.T))
+    last = _after_epsilon(phi[-1], lab[-1])
+    phi = phi.at[-1].set(last)
+    return -take(last, lengths), phi, lab
+
+
+@register(_FAMILY, reference="optax.losses.ctc_loss_with_forward_probs")
+def ctc_loss_with_forward_probs(
+    logits: ArrayLike, logit_paddings: ArrayLike, labels: ArrayLike, label_paddings: ArrayLike, *,
+    blank_id: int = 0, log_epsilon: float | ArrayLike = -1e5,
+    weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    r"""CTC loss and its forward variables (optax ``ctc_loss_with_forward_probs`` semantics).
+
+    .. math::
+       \ell_b = -\log \alpha^{\phi}_b(T, N_b), \qquad
+       \alpha^{\phi}_b(t, n),\ \alpha^{y}_b(t, n)
+
+    the same per-sequence loss as :func:`ctc_loss`, returned with the log
+    forward variables of the blank-extended label sequence, split as optax
+    splits them: :math:`\log\alpha^{\phi}(t, n)`, the log-probability of the
+    frames up to ``t`` having emitted the first ``n`` labels and being in the
+    blank state after them, and :math:`\log\alpha^{y}(t, n)`, being in the
+    state of label ``n``. At the last frame the blank variables also hold the
+    mass of the label states that end there (an epsilon move), so
+    :math:`\alpha^{\phi}(T - 1, N_b)` is the likelihood. Padded frames carry the
+    variables unchanged; ``log_epsilon`` stands for :math:`\log 0` additively,
+    as in optax, so unreachable states hold finite values near multiples of it.
+
+    Args:
+      logits: ``[B, T, K]`` floating logits, ``K`` classes including the blank.
+      logit_paddings: ``[B, T]``, 1 for padded frames, 0 otherwise (any dtype).
+      labels: ``[B, N]`` integer labels in ``[0, K)``; padded entries may hold anything
+        (an entry outside ``[0, K)`` emits with log-probability 0 in the forward
+        variables beyond the sequence's length, as in optax).
+      label_paddings: ``[B, N]``, 1 for padded labels, 0 otherwise (right-padded).
+      blank_id: class index of the blank (static).
+      log_epsilon: the stand-in for :math:`\log 0`; float or traced array.
+      weights: optional per-sequence weights broadcastable to ``[B]``.
+      where: optional boolean ``[B]`` mask (a masked sequence's logits are
+        replaced by zeros, so its forward variables are those of uniform logits).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` for the loss.
+
+    Returns:
+      ``(loss, logalpha_blank, logalpha_nonblank)``: the loss reduced as
+      ``reduction`` says (``[B]`` for ``"none"``, optax's first output), and
+      the forward variables ``[T, B, N + 1]`` and ``[T, B, N]`` (not reduced).
+      A sequence with an out-of-range unpadded label raises ``ValueError``
+      eagerly; under ``jit`` its loss is NaN.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.zeros((1, 2, 3))
+      >>> loss, blank, label = jaxloss.ctc_loss_with_forward_probs(
+      ...     logits, jnp.zeros((1, 2)), jnp.array([[1]]), jnp.zeros((1, 1)), reduction="none")
+      >>> loss, blank.shape, label.shape
+      (Array([1.0986123], dtype=float32), (2, 1, 2), (2, 1, 1))
+
+    References:
+      Graves et al., `Connectionist Temporal Classification
+      <https://www.cs.toronto.edu/~graves/icml_2006.pdf>`_, ICML 2006; optax
+      ``losses.ctc_loss_with_forward_probs``, whose outputs this reproduces.
+      Difference: optax returns the per-sequence loss (jaxloss's
+      ``reduction="none"``); the default here is the library's ``"mean"``.
+    """
+    s = _sequences(logits, logit_paddings, labels, label_paddings, blank_id, where)
+    eps = param(log_epsilon, s.logits.dtype)
+    raw = jnp.asarray(labels).astype(jnp.int32)
+    loss, phi, lab = _ctc_forward_probs(s.logits, s.frame_pad, raw, s.lengths, eps, blank_id)
+    return reduce(poison(loss, s.bad), reduction, weights=weights, where=s.where), phi, lab

@@ -1,7 +1,9 @@
-"""Focal losses: sigmoid (torchvision) and softmax (multiclass) focal loss.
+"""Focal losses: sigmoid (torchvision, Keras, smp) and softmax (multiclass) focal loss.
 
 Both have a ``custom_vjp`` that computes the gradient in closed form in log
-space, finite for any logits and any ``gamma >= 0``.
+space, finite for any logits and any ``gamma >= 0`` (the softmax one also for
+soft targets); probability inputs (``from_logits=False``) are clipped to
+``[1e-7, 1 - 1e-7]`` as in Keras.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from .._src import contracts
 from .._src.numerics import mul0, param
 from .._src.reduce import reduce
 from .._src.registry import register
-from .._src.scores import binary_scores, class_scores, is_label, take
+from .._src.scores import binary_scores, class_scores, is_label, is_zero, smooth, take
 from .._src.types import ArrayLike, Reduction
 
 __all__ = ["sigmoid_focal_loss", "softmax_focal_loss"]
 
 _FAMILY = "classification"
+# Keras's backend.epsilon(): probabilities are clipped to [eps, 1 - eps] (from_logits=False).
+_CLIP = 1e-7
+# smp's clamp of the normalised focal loss's denominator.
+_NORM_FLOOR = 1e-6
 
 
 def _pow(log_q: jax.Array, gamma: jax.Array) -> jax.Array:
@@ -81,11 +87,46 @@ def _binary_focal_bwd(res, g):
 _binary_focal.defvjp(_binary_focal_fwd, _binary_focal_bwd)
 
 
+def _binary_log_q(x: jax.Array, y: jax.Array) -> tuple[jax.Array, ...]:
+    """``(e, c, num, log(1 - p_t))`` from logits (see :func:`_binary_focal_split`)."""
+    e = jnp.exp(-jnp.abs(x))
+    c, num = _binary_focal_split(x, y, e)
+    safe = jnp.where(c > 0, num, jnp.ones((), x.dtype))
+    return e, c, num, jnp.where(c > 0, jnp.log(safe), -jnp.abs(x)) - jnp.log1p(e)
+
+
+@jax.custom_jvp
+def _binary_focal_term(x: jax.Array, y: jax.Array, gamma: jax.Array) -> jax.Array:
+    """``(1 - p_t) ** gamma`` from logits, with the log-space derivatives of ``_binary_focal``."""
+    return _pow(_binary_log_q(x, y)[-1], gamma)
+
+
+@_binary_focal_term.defjvp
+def _binary_focal_term_jvp(primals, tangents):
+    x, y, gamma = primals
+    dx, dy, dgamma = tangents
+    one, zero = jnp.ones((), x.dtype), jnp.zeros((), x.dtype)
+    e, c, num, log_q = _binary_log_q(x, y)
+    inv = 1 / (1 + e)
+    p = jnp.where(x >= 0, inv, e * inv)
+    focal = _pow(log_q, gamma)
+    # d/dx q^gamma = gamma q^gamma r (1 - 2y), r = p (1 - p) / q in [0, 1] (see _binary_focal_bwd).
+    r = jnp.where(c > 0, e * inv / jnp.where(c > 0, num, one), inv)
+    q = jnp.exp(log_q)
+    fx = gamma * focal * r * (1 - 2 * y)
+    # d/dy q^gamma = gamma q^(gamma - 1) (1 - 2p): 0 where q^gamma underflows (no 0 * inf).
+    fy = jnp.where(q > 0, gamma * focal / jnp.where(q > 0, q, one) * (1 - 2 * p), zero)
+    fg = jnp.where(focal > 0, focal * log_q, zero)
+    return focal, fx * dx + fy * dy + fg * dgamma
+
+
 @register(_FAMILY, reference="torchvision.ops.sigmoid_focal_loss; optax.sigmoid_focal_loss",
           aliases=("focal", "focal_loss"))
 def sigmoid_focal_loss(
     logits: ArrayLike, labels: ArrayLike, *, alpha: float | ArrayLike | None = 0.25,
-    gamma: float | ArrayLike = 2.0,
+    gamma: float | ArrayLike = 2.0, from_logits: bool = True,
+    label_smoothing: float | ArrayLike = 0.0, normalized: bool = False,
+    reduced_threshold: float | ArrayLike | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Sigmoid focal loss (torchvision semantics), elementwise.
@@ -94,18 +135,56 @@ def sigmoid_focal_loss(
        \ell = \alpha_t (1 - p_t)^\gamma \, \mathrm{BCE}(x, y), \quad
        p_t = p y + (1 - p)(1 - y), \quad \alpha_t = \alpha y + (1 - \alpha)(1 - y)
 
-    with :math:`p = \sigma(x)`. A ``custom_vjp`` computes the gradient in closed
-    form in log space, so value and gradient are finite for any logits and any
-    :math:`\gamma \ge 0` (also :math:`\gamma < 1` at :math:`p_t \to 1`, where
-    :math:`(1-p_t)^{\gamma-1}` diverges). Gradients flow to ``logits``,
-    ``labels``, ``alpha`` and ``gamma``.
+    with :math:`p = \sigma(x)` (or :math:`p = x` clipped to
+    :math:`[10^{-7}, 1 - 10^{-7}]` with ``from_logits=False``). A ``custom_vjp``
+    computes the gradient in closed form in log space, so value and gradient
+    are finite for any logits and any :math:`\gamma \ge 0` (also
+    :math:`\gamma < 1` at :math:`p_t \to 1`, where :math:`(1-p_t)^{\gamma-1}`
+    diverges). Gradients flow to ``logits``, ``labels``, ``alpha`` and ``gamma``.
+
+    Options of the other anchors:
+
+    - ``label_smoothing`` :math:`\varepsilon`: :math:`y \leftarrow (1 -
+      \varepsilon) y + \varepsilon / 2` first (Keras).
+    - ``normalized=True`` (smp ``FocalLoss(normalized=True)``, Lin et al.'s
+      normalised focal loss): every term is divided by
+      :math:`\max(\sum f, 10^{-6})`, the sum of the focal factors
+      :math:`f = (1 - p_t)^\gamma` over all entries not masked by ``where``
+      (``weights`` do not enter it); the gradient flows through the sum, as in smp.
+    - ``reduced_threshold`` :math:`r \in (0, 1]` (smp, the reduced focal loss
+      of Sergievskiy & Ponamarev 2019): the focal factor becomes
+      :math:`((1 - p_t) / r)^\gamma`, and 1 where :math:`p_t < r`.
+
+    Anchor mappings: torchvision ``sigmoid_focal_loss(x, y, alpha, gamma)`` is
+    the default (``alpha=-1`` there is ``alpha=None``). Keras
+    ``BinaryFocalCrossentropy(gamma, from_logits=False, label_smoothing)``
+    is ``from_logits=False, alpha=None``; its ``apply_class_balancing=True,
+    alpha=a`` is ``alpha=a``; Keras means over the last axis, which the
+    ``"mean"`` reduction equals for equal rows. TF-Addons
+    ``SigmoidFocalCrossEntropy`` (``from_logits=False``, ``alpha=0.25``) sums
+    the last axis: sum the ``"none"`` output over axis -1. smp
+    ``FocalLoss("binary", alpha, gamma, normalized, reduced_threshold)`` is
+    the same options with ``"mean"`` (smp's ``alpha=None`` default is
+    ``alpha=None``).
+
+    Differences from the anchors: for soft labels, the focal factor uses
+    torchvision's :math:`p_t = p y + (1 - p)(1 - y)` where smp uses
+    :math:`\exp(-\mathrm{BCE})` (equal for hard labels); with
+    ``from_logits=False`` the focal factor uses the clipped probability (Keras
+    the raw one, which differs only within :math:`10^{-7}` of 0 or 1 and keeps
+    the gradient finite there).
 
     Args:
-      logits: floating logits of any shape.
+      logits: floating logits of any shape (probabilities with ``from_logits=False``).
       labels: targets in ``[0, 1]`` (binary or soft) with the shape of ``logits``.
       alpha: weight of the positive class in ``[0, 1]``, or ``None`` for no
         weighting (torchvision's ``alpha < 0``); float or traced array.
       gamma: focusing exponent :math:`\gamma \ge 0`; float or traced array.
+      from_logits: whether ``logits`` are logits (default) or probabilities.
+      label_smoothing: :math:`\varepsilon \in [0, 1]`; float or traced array.
+      normalized: divide by the sum of the focal factors (smp).
+      reduced_threshold: :math:`r \in (0, 1]` of the reduced focal loss
+        (smp), or ``None``; float or traced array.
       weights: optional weights broadcastable to ``logits``.
       where: optional boolean mask broadcastable to ``logits``.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -125,12 +204,38 @@ def sigmoid_focal_loss(
     """
     contracts.bounded(alpha, "alpha", ge=0, le=1)
     contracts.bounded(gamma, "gamma", ge=0)
+    contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
+    if reduced_threshold is not None:
+        contracts.bounded(reduced_threshold, "reduced_threshold", gt=0, le=1)
     b = binary_scores(logits, labels, where=where)
     x, y = b.logits, b.labels
-    loss = _binary_focal(x, y, param(gamma, x.dtype))
+    if not is_zero(label_smoothing):
+        eps = param(label_smoothing, x.dtype)
+        y = (1 - eps) * y + eps / 2
+    g = param(gamma, x.dtype)
+    focal = None
+    if from_logits and not normalized and reduced_threshold is None:
+        loss = _binary_focal(x, y, g)
+    else:
+        if from_logits:
+            ce = mul0(y, jax.nn.softplus(-x)) + mul0(1 - y, jax.nn.softplus(x))
+            focal = _binary_focal_term(x, y, g)
+            p = jax.nn.sigmoid(x)
+        else:
+            p = jnp.clip(x, _CLIP, 1 - _CLIP)
+            ce = -(y * jnp.log(p) + (1 - y) * jnp.log1p(-p))
+            focal = _pow(jnp.log(p * (1 - y) + (1 - p) * y), g)  # q >= 1e-7: finite
+        if reduced_threshold is not None:
+            r = param(reduced_threshold, x.dtype)
+            p_t = jax.lax.stop_gradient(p * y + (1 - p) * (1 - y))
+            focal = jnp.where(p_t < r, jnp.ones((), x.dtype), focal * jnp.exp(-g * jnp.log(r)))
+        loss = ce * focal
     if alpha is not None:
         a = param(alpha, x.dtype)
         loss = (a * y + (1 - a) * (1 - y)) * loss
+    if normalized and focal is not None:
+        counted = focal if b.where is None else jnp.where(b.where, focal, jnp.zeros((), x.dtype))
+        loss = loss / jnp.maximum(jnp.sum(counted), _NORM_FLOOR)
     return reduce(loss, reduction, weights=weights, where=b.where)
 
 
@@ -169,30 +274,93 @@ def _softmax_focal_bwd(res, g):
 _softmax_focal.defvjp(_softmax_focal_fwd, _softmax_focal_bwd)
 
 
+@jax.custom_vjp
+def _soft_focal(x: jax.Array, wy: jax.Array, gamma: jax.Array) -> jax.Array:
+    """``-sum_c wy_c (1 - p_c) ** gamma log p_c`` per example; ``x``, ``wy`` are ``[..., C]``."""
+    return _soft_focal_fwd(x, wy, gamma)[0]
+
+
+def _soft_focal_parts(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(log p, q = 1 - p, log q)`` per class; ``q`` from ``expm1`` (no cancellation at p -> 0)."""
+    log_p = jax.nn.log_softmax(x, axis=-1)
+    q = -jnp.expm1(log_p)
+    log_q = jnp.log(jnp.where(q > 0, q, 1)) + jnp.where(q > 0, 0, -jnp.inf)
+    return log_p, q, log_q.astype(x.dtype)
+
+
+def _soft_focal_fwd(x, wy, gamma):
+    log_p, q, log_q = _soft_focal_parts(x)
+    focal = _pow(log_q, gamma)
+    return -jnp.sum(mul0(wy, focal * log_p), axis=-1), (x, wy, gamma, log_p, q, log_q, focal)
+
+
+def _soft_focal_bwd(res, g):
+    x, wy, gamma, log_p, q, log_q, focal = res
+    one, zero = jnp.ones((), x.dtype), jnp.zeros((), x.dtype)
+    # d l / d x_j = p_j S - wy_j A_j with A_c = f_c (1 + gamma p_c r_c), S = sum_c wy_c A_c and
+    # p r = -p log p / q -> 1 as q -> 0 (the integer-label backward, per class).
+    lp = jnp.where(q < 0.5, jnp.log1p(-q), log_p)
+    pr = jnp.where(q > 0, -jnp.exp(lp) * lp / jnp.where(q > 0, q, one), one)
+    a = focal * (1 + gamma * pr)
+    total = jnp.sum(mul0(wy, a), axis=-1, keepdims=True)
+    dx = g[..., None] * (jnp.exp(log_p) * total - mul0(wy, a))
+    dwy = -g[..., None] * focal * log_p
+    dgamma = jnp.where(focal > 0, -mul0(wy, focal * log_q * log_p), zero)
+    return dx, dwy, jnp.sum(g[..., None] * dgamma).reshape(jnp.shape(gamma))
+
+
+_soft_focal.defvjp(_soft_focal_fwd, _soft_focal_bwd)
+
+
 @register(_FAMILY, reference="Lin et al. 2017 multiclass focal loss", aliases=("softmax_focal",))
 def softmax_focal_loss(
     logits: ArrayLike, labels: ArrayLike, *, alpha: float | ArrayLike | Sequence[float] | None = None,
     gamma: float | ArrayLike = 2.0, axis: int = -1, ignore_index: int | None = None,
+    label_smoothing: float | ArrayLike = 0.0, from_logits: bool = True,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
-    r"""Multiclass (softmax) focal loss with integer labels.
+    r"""Multiclass (softmax) focal loss with integer, soft or multi-hot labels.
 
     .. math:: \ell_i = -\alpha_{y_i} (1 - p_{i y_i})^\gamma \log p_{i y_i},
        \qquad p_i = \mathrm{softmax}(z_i)
 
-    A ``custom_vjp`` gives the closed-form gradient, finite for any logits and
-    any :math:`\gamma \ge 0` (``1 - p_t`` is computed from the other classes so
-    it does not cancel as :math:`p_t \to 1`). Gradients flow to ``logits``,
-    ``alpha`` and ``gamma``. ``"mean"`` averages over the non-ignored examples.
+    and for probability (soft or multi-hot) labels, or any ``label_smoothing``,
+
+    .. math:: \ell_i = -\sum_c \alpha_c \tilde y_{ic} (1 - p_{ic})^\gamma \log p_{ic},
+       \qquad \tilde y = (1 - \varepsilon) y + \varepsilon / C
+
+    (integer labels are one-hot there). A ``custom_vjp`` gives the closed-form
+    gradient, finite for any logits and any :math:`\gamma \ge 0` (``1 - p``
+    is computed without cancellation as :math:`p \to 1`). Gradients flow to
+    ``logits``, probability ``labels``, ``alpha`` and ``gamma``. ``"mean"``
+    averages over the non-ignored examples.
+
+    With ``from_logits=False``, ``logits`` are probabilities: as in Keras they
+    are renormalised over ``axis`` and clipped to :math:`[10^{-7}, 1 -
+    10^{-7}]` (zero gradient outside), and the formula runs with plain autodiff.
+
+    Anchor mappings: MONAI ``FocalLoss(use_softmax=True, gamma, alpha=a)`` on
+    ``[B, C, ...]`` is this loss with ``axis=1`` and the per-class
+    ``alpha=[1 - a, a, ..., a]``, divided by ``C`` (MONAI averages over the
+    class axis too; :func:`~jaxloss.segmentation_focal_loss` is MONAI exactly).
+    Keras ``CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits,
+    label_smoothing)`` is ``alpha=0.25`` with the same options (Keras clips
+    the softmax too with ``from_logits=True``; this loss does not, which
+    differs only where a probability is within :math:`10^{-7}` of 0 or 1).
 
     Args:
-      logits: ``[..., C, ...]`` floating logits, classes along ``axis``.
-      labels: integer class indices with the shape of ``logits`` without ``axis``.
+      logits: ``[..., C, ...]`` floating logits, classes along ``axis``
+        (probabilities with ``from_logits=False``).
+      labels: integer class indices with the shape of ``logits`` without
+        ``axis``, or floating probabilities (soft or multi-hot) with the shape
+        of ``logits`` (decided by dtype).
       alpha: ``None`` (no weighting), a scalar, or a ``[C]`` per-class weight
         vector; float or traced array.
       gamma: focusing exponent :math:`\gamma \ge 0`; float or traced array.
       axis: the class axis.
-      ignore_index: integer label whose examples are excluded.
+      ignore_index: integer label whose examples are excluded (integer labels only).
+      label_smoothing: :math:`\varepsilon \in [0, 1]` (Keras); float or traced array.
+      from_logits: whether ``logits`` are logits (default) or probabilities.
       weights: optional per-example weights broadcastable to the ``"none"`` output.
       where: optional boolean mask with the shape of the ``"none"`` output.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -211,18 +379,31 @@ def softmax_focal_loss(
     """
     contracts.bounded(alpha, "alpha", ge=0, scalar=False)
     contracts.bounded(gamma, "gamma", ge=0)
-    contracts.integer(labels=labels)
+    contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
     c = class_scores(logits, labels, axis=axis, ignore_index=ignore_index, where=where)
     x = c.logits
-    alpha_t = None
+    num_classes = x.shape[-1]
+    alpha_c = None
     if alpha is not None:
-        alpha_t = param(alpha, x.dtype)
-        contracts.rank(alpha_t, {0, 1}, "alpha", "a scalar or one weight per class")
-        if alpha_t.ndim == 1:
-            contracts.shape_is(alpha_t, (x.shape[-1],), "alpha", "one weight per class")
-            alpha_t = alpha_t[c.labels]
-    loss = _softmax_focal(x, c.labels, param(gamma, x.dtype))
-    if alpha_t is not None:
-        loss = alpha_t * loss
+        alpha_c = param(alpha, x.dtype)
+        contracts.rank(alpha_c, {0, 1}, "alpha", "a scalar or one weight per class")
+        if alpha_c.ndim == 1:
+            contracts.shape_is(alpha_c, (num_classes,), "alpha", "one weight per class")
+    g = param(gamma, x.dtype)
+    if c.integer and from_logits and is_zero(label_smoothing):
+        loss = _softmax_focal(x, c.labels, g)
+        if alpha_c is not None:
+            loss = (alpha_c[c.labels] if alpha_c.ndim == 1 else alpha_c) * loss
+        return reduce(c.poisoned(loss), reduction, weights=weights, where=c.where, valid=c.valid)
+    y = jax.nn.one_hot(c.labels, num_classes, dtype=x.dtype) if c.integer else c.labels
+    y = smooth(y, label_smoothing)
+    wy = y if alpha_c is None else jnp.broadcast_to(alpha_c, y.shape) * y
+    if from_logits:
+        loss = _soft_focal(x, wy, g)
+    else:
+        total = jnp.sum(x, axis=-1, keepdims=True)
+        total = jnp.where(total > 0, total, jnp.ones((), x.dtype))  # masked rows: no 0 / 0
+        p = jnp.clip(x / total, _CLIP, 1 - _CLIP)
+        loss = -jnp.sum(wy * _pow(jnp.log1p(-p), g) * jnp.log(p), axis=-1)
     return reduce(c.poisoned(loss), reduction, weights=weights, where=c.where, valid=c.valid)
 

@@ -117,7 +117,7 @@ def spectral_clustering_loss(
       Shaham et al., "SpectralNet: Spectral Clustering using Deep Neural
       Networks", ICLR 2018, https://arxiv.org/abs/1801.01587; Shi & Malik 2000.
     """
-    check_reduction(reduction)
+    check_reduction(reduction, own_rule=True)
     contracts.rank(embeddings, 2, "embeddings", "expected [N, K]")
     n = jnp.shape(embeddings)[0]
     contracts.shape_is(affinity, (n, n), "affinity", "expected [N, N] for N embeddings",

@@ -5,10 +5,16 @@
 from ._divergences import js_divergence as js_divergence
 from ._divergences import kl_divergence as kl_divergence
 from ._energy import energy_distance as energy_distance
+from ._exact_ot import ExactOTOutput as ExactOTOutput
+from ._exact_ot import emd2 as emd2
+from ._exact_ot import exact_ot as exact_ot
+from ._exact_ot import exact_wasserstein as exact_wasserstein
 from ._gaussian import empirical_gaussian_wasserstein as empirical_gaussian_wasserstein
 from ._gaussian import gaussian_wasserstein as gaussian_wasserstein
 from ._generalized_kl import convex_kl_divergence as convex_kl_divergence
 from ._generalized_kl import generalized_kl_divergence as generalized_kl_divergence
+from ._gromov import GWOutput as GWOutput
+from ._gromov import gromov_wasserstein as gromov_wasserstein
 from ._mmd import mmd_loss as mmd_loss
 from ._sinkhorn import sinkhorn as sinkhorn
 from ._sinkhorn import sinkhorn_divergence as sinkhorn_divergence
@@ -16,6 +22,9 @@ from ._sinkhorn import sinkhorn_from_cost as sinkhorn_from_cost
 from ._sinkhorn_solver import SinkhornOutput as SinkhornOutput
 from ._sliced_max import max_sliced_wasserstein as max_sliced_wasserstein
 from ._soft_dtw import soft_dtw as soft_dtw
+from ._soft_sort import soft_quantile as soft_quantile
+from ._soft_sort import soft_quantile_normalization as soft_quantile_normalization
+from ._soft_sort import soft_quantize as soft_quantize
 from ._soft_sort import soft_rank as soft_rank
 from ._soft_sort import soft_sort as soft_sort
 from ._soft_sort import soft_topk_mask as soft_topk_mask
@@ -24,12 +33,18 @@ from ._wasserstein import sliced_wasserstein as sliced_wasserstein
 from ._wasserstein import wasserstein_1d as wasserstein_1d
 
 __all__ = [
+    "ExactOTOutput",
+    "GWOutput",
     "SinkhornOutput",
     "convex_kl_divergence",
+    "emd2",
     "empirical_gaussian_wasserstein",
     "energy_distance",
+    "exact_ot",
+    "exact_wasserstein",
     "gaussian_wasserstein",
     "generalized_kl_divergence",
+    "gromov_wasserstein",
     "js_divergence",
     "kl_divergence",
     "max_sliced_wasserstein",
@@ -39,6 +54,9 @@ __all__ = [
     "sinkhorn_from_cost",
     "sliced_wasserstein",
     "soft_dtw",
+    "soft_quantile",
+    "soft_quantile_normalization",
+    "soft_quantize",
     "soft_rank",
     "soft_sort",
     "soft_topk_mask",

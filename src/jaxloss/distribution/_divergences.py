@@ -11,7 +11,7 @@ import numpy as np
 from .._src import contracts
 from .._src.contracts import function_name
 from .._src.numerics import is_traced, upcast
-from .._src.reduce import reduce
+from .._src.reduce import broadcast, reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
 
@@ -51,6 +51,7 @@ def _check_log_probabilities(log_q: jax.Array, axis: int) -> None:
 @register(_FAMILY, reference="torch.nn.functional.kl_div / optax.losses.kl_divergence", aliases=("kl_div",))
 def kl_divergence(
     log_predictions: ArrayLike, targets: ArrayLike, *, log_targets: bool = False, axis: int = -1,
+    axis_where: ArrayLike | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Kullback-Leibler divergence ``KL(targets || predictions)``.
@@ -72,7 +73,8 @@ def kl_divergence(
     Eagerly, ``log_predictions`` whose rows do not log-sum-exp to 0 (within 1e-2)
     raise ``ValueError``: logits or probabilities passed by mistake give a
     plausible wrong value (about -1.5 for logits). Under ``jit`` this is not
-    checked (torch's ``kl_div`` never checks).
+    checked (torch's ``kl_div`` never checks), nor with ``axis_where`` (a row
+    restricted to some classes need not be normalised over them).
 
     Args:
       log_predictions: ``[..., C, ...]`` log-probabilities ``log q``.
@@ -80,6 +82,10 @@ def kl_divergence(
         ``log_targets=True``, where ``-inf`` marks zero probability).
       log_targets: whether ``targets`` are log-probabilities (torch ``log_target``).
       axis: the class axis.
+      axis_where: optional boolean mask with the shape of ``log_predictions``:
+        the entries to include in the sum over ``axis`` (optax ``where``;
+        nothing is renormalised). Excluded entries get zero gradient; a row
+        with nothing included is 0.
       weights: optional per-example weights (shape without ``axis``).
       where: optional per-example boolean mask.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -101,7 +107,13 @@ def kl_divergence(
     contracts.same_shape(log_predictions=log_predictions, targets=targets)
     ax = contracts.axis_index(axis, jnp.ndim(log_predictions), "log_predictions")
     lq, t = upcast(log_predictions, targets)
-    _check_log_probabilities(lq, ax)
+    include = None
+    if axis_where is None:
+        _check_log_probabilities(lq, ax)
+    else:  # double where: excluded entries reach neither the value nor the gradient
+        include = broadcast(axis_where, lq.shape, "axis_where", dtype=bool)
+        lq = jnp.where(include, lq, 0.0)
+        t = jnp.where(include, t, 0.0 if log_targets else 1.0)
     if log_targets:
         support = t != -jnp.inf  # NaN stays in the support (NaN in, NaN out)
         lp = jnp.where(support, t, 0.0)
@@ -110,6 +122,8 @@ def kl_divergence(
         support = ~(t <= 0)  # NaN stays in the support (NaN in, NaN out)
         p = t
         lp = jnp.log(jnp.where(support, t, 1.0))
+    if include is not None:
+        support = support & include
     loss = jnp.sum(_xlogy_over(p, lp, lq, support), axis=ax)
     return reduce(loss, reduction, weights=weights, where=where)
 

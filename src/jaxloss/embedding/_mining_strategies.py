@@ -102,20 +102,37 @@ def easy_hard_triplets(
             f"{function_name()}: pos_strategy and neg_strategy cannot both be 'semihard'"
         )
     d, pos, neg = _pair_label_masks(distances, labels)
+    (p_idx, _, p_ok), (n_idx, _, n_ok) = _easy_hard_picks(
+        d, pos, neg, pos_strategy, neg_strategy, allowed_pos_range, allowed_neg_range
+    )
+    return p_idx, n_idx, p_ok & n_ok
+
+
+Pick = tuple[jax.Array, jax.Array, jax.Array]
+
+
+def _easy_hard_picks(
+    d: jax.Array,
+    pos: jax.Array,
+    neg: jax.Array,
+    pos_strategy: str,
+    neg_strategy: str,
+    allowed_pos_range: tuple[float, float] | None,
+    allowed_neg_range: tuple[float, float] | None,
+) -> tuple[Pick, Pick]:
+    """One ``(index, distance, found)`` pick per anchor for each side of PML's
+    ``BatchEasyHardMiner`` (``"all"`` picks as ``"hard"``; the caller decides what it means)."""
     pos_band = _range_mask(d, allowed_pos_range, "allowed_pos_range")
     neg_band = _range_mask(d, allowed_neg_range, "allowed_neg_range")
     pos_nearest = pos_strategy == "easy"
     neg_nearest = neg_strategy != "easy"
     if pos_strategy == "semihard":
-        n_idx, n_d, n_ok = _pick_per_row(d, neg, neg_nearest, neg_band)
-        p_idx, _, p_ok = _pick_per_row(d, pos, pos_nearest, pos_band, threshold=n_d)
-    elif neg_strategy == "semihard":
-        p_idx, p_d, p_ok = _pick_per_row(d, pos, pos_nearest, pos_band)
-        n_idx, _, n_ok = _pick_per_row(d, neg, neg_nearest, neg_band, threshold=p_d)
-    else:
-        p_idx, _, p_ok = _pick_per_row(d, pos, pos_nearest, pos_band)
-        n_idx, _, n_ok = _pick_per_row(d, neg, neg_nearest, neg_band)
-    return p_idx, n_idx, p_ok & n_ok
+        n_pick = _pick_per_row(d, neg, neg_nearest, neg_band)
+        return _pick_per_row(d, pos, pos_nearest, pos_band, threshold=n_pick[1]), n_pick
+    if neg_strategy == "semihard":
+        p_pick = _pick_per_row(d, pos, pos_nearest, pos_band)
+        return p_pick, _pick_per_row(d, neg, neg_nearest, neg_band, threshold=p_pick[1])
+    return _pick_per_row(d, pos, pos_nearest, pos_band), _pick_per_row(d, neg, neg_nearest, neg_band)
 
 
 # --------------------------------------------------------------------------- distance weighted (PML DistanceWeightedMiner)

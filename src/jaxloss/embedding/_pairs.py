@@ -307,7 +307,7 @@ def batch_contrastive_loss(
     """
     check_metric(metric)
     contracts.choice(mining, ("all", "hard"), "mining")
-    check_reduction(reduction)
+    check_reduction(reduction, own_rule=True)
     b = pair_batch(embeddings, labels, pos_mask, neg_mask, ref_embeddings, ref_labels, ref_where)
     e, pos, neg = b.embeddings, b.pos, b.neg
     d = metric_matrix(e, b.refs, metric, b.self_index, normalize_embeddings=normalize_embeddings)
@@ -329,6 +329,33 @@ def batch_contrastive_loss(
 # --------------------------------------------------------------------------- triplets
 
 
+def _pnorm_distance(p: float, eps: jax.Array) -> Callable[[jax.Array, jax.Array], jax.Array]:
+    """PyTorch's ``pairwise_distance``: ``||x - y + eps||_p`` over the last axis."""
+
+    def distance(x: jax.Array, y: jax.Array) -> jax.Array:
+        return _pnorm(x - y + eps, p)
+
+    return distance
+
+
+def _user_distance(
+    fn: Callable[[jax.Array, jax.Array], jax.Array], shape: tuple[int, ...]
+) -> Callable[[jax.Array, jax.Array], jax.Array]:
+    """``fn`` with its output checked to be one distance per row, of shape ``shape``."""
+    if not callable(fn):
+        raise TypeError(f"{function_name()}: distance_function must be a callable (x, y) -> row distances "
+                        f"or None, got {type(fn).__name__}")
+
+    def distance(x: jax.Array, y: jax.Array) -> jax.Array:
+        d = jnp.asarray(fn(x, y))
+        if d.shape != shape:
+            raise ValueError(f"{function_name()}: distance_function returned shape {d.shape}; "
+                             f"expected one distance per row, {shape}")
+        return d.astype(x.dtype)
+
+    return distance
+
+
 def _pnorm(x: jax.Array, p: float) -> jax.Array:
     """``||x||_p`` over the last axis with a finite gradient at 0 (torch's ``norm``)."""
     if p == 2:
@@ -345,6 +372,7 @@ def _pnorm(x: jax.Array, p: float) -> jax.Array:
 def triplet_margin_loss(
     anchors: ArrayLike, positives: ArrayLike, negatives: ArrayLike, *, margin: ArrayLike = 1.0, p: float = 2.0,
     swap: bool = False, eps: float = 1e-6,
+    distance_function: Callable[[jax.Array, jax.Array], jax.Array] | None = None,
     weights: ArrayLike | None = None, where: ArrayLike | None = None, reduction: Reduction = "mean",
 ) -> jax.Array:
     r"""Triplet margin loss on given triplets, PyTorch semantics.
@@ -355,6 +383,18 @@ def triplet_margin_loss(
     With ``swap=True`` (Balntas et al. 2016) :math:`d(a, n)` is replaced by
     :math:`\min(d(a, n), d(p, n))`.
 
+    With ``distance_function`` set, :math:`d` is that callable instead of the
+    p-norm (``p`` and ``eps`` are then unused): PyTorch
+    ``TripletMarginWithDistanceLoss(distance_function=..., margin=1.0, swap=False)``,
+    whose default ``pairwise_distance`` is this function's default ``p=2, eps=1e-6``.
+    The callable takes two ``[..., dim]`` arrays and returns the ``[...]`` row
+    distances; it must have a finite gradient where it is used (a Euclidean
+    distance written as ``jnp.linalg.norm(x - y, axis=-1)`` has a NaN gradient
+    at ``x == y``; ``jnp.sqrt(jnp.sum((x - y) ** 2, axis=-1) + 1e-12)`` has a
+    finite one). sentence-transformers ``TripletLoss`` with its Manhattan or
+    cosine metric is this with ``distance_function`` the L1 distance or
+    ``1 - cos``.
+
     Args:
       anchors: ``[..., dim]`` floating embeddings.
       positives: same shape.
@@ -363,6 +403,8 @@ def triplet_margin_loss(
       p: the norm degree (static Python number; 2 by default).
       swap: use the distance swap.
       eps: :math:`\epsilon` added to the difference, as in PyTorch (static).
+      distance_function: optional ``(x, y) -> [...]`` row distance replacing the p-norm
+        (static; PyTorch ``TripletMarginWithDistanceLoss``); ``None`` keeps the p-norm.
       weights: optional weights broadcastable to ``[...]``.
       where: optional boolean mask of shape ``[...]``.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -382,10 +424,13 @@ def triplet_margin_loss(
       convolutional neural networks", BMVC 2016.
     """
     (a, pos, neg), _ = embedding_tuples({"anchors": anchors, "positives": positives, "negatives": negatives})
-    e = jnp.asarray(eps, a.dtype)
-    d_ap = _pnorm(a - pos + e, p)
-    d_an = _pnorm(a - neg + e, p)
+    if distance_function is None:
+        distance = _pnorm_distance(p, jnp.asarray(eps, a.dtype))
+    else:
+        distance = _user_distance(distance_function, a.shape[:-1])
+    d_ap = distance(a, pos)
+    d_an = distance(a, neg)
     if swap:
-        d_an = jnp.minimum(d_an, _pnorm(pos - neg + e, p))
+        d_an = jnp.minimum(d_an, distance(pos, neg))
     loss = jax.nn.relu(param(margin, a.dtype) + d_ap - d_an)
     return reduce(loss, reduction, weights=weights, where=where)

@@ -19,7 +19,7 @@ from .._src import contracts
 from .._src.embeddings import check_rows, embedding_tuples, head_batch, labelled_batch
 from .._src.labels import class_labels, poison
 from .._src.numerics import l2_normalize, param
-from .._src.reduce import reduce
+from .._src.reduce import check_reduction, reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
 from ._heads import angular_head, head_cross_entropy
@@ -110,6 +110,7 @@ def proxy_anchor_loss(
       ``-1`` ignores an example (PML has no ignored label). PML's ``indices_tuple``
       miner weights are not supported.
     """
+    check_reduction(reduction, own_rule=True)
     contracts.choice(similarity, _SIMILARITIES, "similarity")
     contracts.bounded(alpha, "alpha", gt=0)
     batch = head_batch(embeddings, labels, proxies, "proxies", "[dim, classes]", None)

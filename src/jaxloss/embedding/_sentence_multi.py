@@ -23,11 +23,18 @@ from .._src import contracts
 from .._src.blockwise import CrossDevice, check_blockwise
 from .._src.contracts import function_name
 from .._src.distributed import gather_batch, global_index, global_reduce
-from .._src.embeddings import check_rows, check_same_dim, pick
+from .._src.embeddings import check_rows, pick
 from .._src.numerics import l2_normalize, param, upcast
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
-from ._softmax import _SIMILARITIES, Similarity, _ranking_rows, _similarity
+from ._softmax import (
+    _SIMILARITIES,
+    Similarity,
+    _check_columns,
+    _flat_negatives,
+    _ranking_rows,
+    _similarity,
+)
 
 __all__ = [
     "gist_embed_loss",
@@ -40,36 +47,6 @@ MarginStrategy = Literal["absolute", "relative"]
 
 
 # --------------------------------------------------------------------------- shared pieces
-
-
-def _check_columns(anchors: ArrayLike, positives: ArrayLike, negatives: ArrayLike | None) -> None:
-    """Anchors and positives ``[batch, dim]``; negatives ``[batch, k, dim]`` or ``[m, dim]``."""
-    check_rows(anchors, "anchors")
-    check_rows(positives, "positives")
-    contracts.same_shape("one positive per anchor", anchors=anchors, positives=positives)
-    if negatives is None:
-        return
-    contracts.floating(negatives=negatives)
-    contracts.rank(negatives, {2, 3}, "negatives", "[m, dim] or [batch, k, dim]")
-    if np.ndim(negatives) == 3:
-        contracts.shape_is(
-            negatives,
-            (np.shape(anchors)[0], None, None),
-            "negatives",
-            "[batch, k, dim] needs one row of k negatives per anchor",
-            like={"anchors": anchors},
-        )
-    check_same_dim(anchors=anchors, negatives=negatives)
-
-
-def _flat_negatives(neg: jax.Array | None, axis_name: str | None) -> jax.Array | None:
-    """The gathered negatives as rows, column-major (``[neg[:, 0]; neg[:, 1]; ...]``)."""
-    if neg is None:
-        return None
-    rows: jax.Array = gather_batch(neg, axis_name)
-    if rows.ndim == 3:
-        rows = jnp.swapaxes(rows, 0, 1).reshape(-1, rows.shape[-1])
-    return rows
 
 
 def _with(rows: jax.Array, extra: jax.Array | None) -> jax.Array:

@@ -399,17 +399,7 @@ def multiple_negatives_ranking_loss(
       ``MultipleNegativesRankingLoss``.
     """
     contracts.choice(similarity, _SIMILARITIES, "similarity")
-    check_rows(anchors, "anchors")
-    check_rows(positives, "positives")
-    contracts.same_shape("one positive per anchor", anchors=anchors, positives=positives)
-    if negatives is not None:
-        contracts.floating(negatives=negatives)
-        contracts.rank(negatives, {2, 3}, "negatives", "[m, dim] or [batch, k, dim]")
-        if np.ndim(negatives) == 3:
-            contracts.shape_is(negatives, (np.shape(anchors)[0], None, None), "negatives",
-                                "[batch, k, dim] needs one row of k negatives per anchor",
-                                like={"anchors": anchors})
-        check_same_dim(anchors=anchors, negatives=negatives)
+    _check_columns(anchors, positives, negatives)
     check_blockwise(chunk_size, cross_device, function_name())
     a, p, neg = upcast(anchors, positives, negatives)
     n = a.shape[0]
@@ -419,14 +409,42 @@ def multiple_negatives_ranking_loss(
                              axis_name, cross_device)
         return global_reduce(loss, reduction, axis_name, weights=weights, where=where)
     candidates = gather_batch(p, axis_name)
-    if neg is not None:
-        neg = gather_batch(neg, axis_name)
-        if neg.ndim == 3:
-            neg = jnp.swapaxes(neg, 0, 1).reshape(-1, neg.shape[-1])
-        candidates = jnp.concatenate([candidates, neg], axis=0)
+    flat = _flat_negatives(neg, axis_name)
+    if flat is not None:
+        candidates = jnp.concatenate([candidates, flat], axis=0)
     scores = _similarity(a, candidates, similarity) * param(scale, a.dtype)
     loss = jax.nn.logsumexp(scores, axis=1) - pick(scores, target)
     return global_reduce(loss, reduction, axis_name, weights=weights, where=where)
+
+
+def _check_columns(anchors: ArrayLike, positives: ArrayLike, negatives: ArrayLike | None) -> None:
+    """Anchors and positives ``[batch, dim]``; negatives ``[batch, k, dim]`` or ``[m, dim]``."""
+    check_rows(anchors, "anchors")
+    check_rows(positives, "positives")
+    contracts.same_shape("one positive per anchor", anchors=anchors, positives=positives)
+    if negatives is None:
+        return
+    contracts.floating(negatives=negatives)
+    contracts.rank(negatives, {2, 3}, "negatives", "[m, dim] or [batch, k, dim]")
+    if np.ndim(negatives) == 3:
+        contracts.shape_is(
+            negatives,
+            (np.shape(anchors)[0], None, None),
+            "negatives",
+            "[batch, k, dim] needs one row of k negatives per anchor",
+            like={"anchors": anchors},
+        )
+    check_same_dim(anchors=anchors, negatives=negatives)
+
+
+def _flat_negatives(neg: jax.Array | None, axis_name: str | None) -> jax.Array | None:
+    """The gathered negatives as rows, column-major (``[neg[:, 0]; neg[:, 1]; ...]``)."""
+    if neg is None:
+        return None
+    rows: jax.Array = gather_batch(neg, axis_name)
+    if rows.ndim == 3:
+        rows = jnp.swapaxes(rows, 0, 1).reshape(-1, rows.shape[-1])
+    return rows
 
 
 def _ranking_rows(

@@ -21,12 +21,11 @@ from .._src.types import ArrayLike, Reduction
 from ._mining import (
     TRIPLET_TYPES,
     TripletType,
-    _pick_per_row,
-    _range_mask,
     hardest,
     metric_matrix,
     semi_hard,
 )
+from ._mining_strategies import Pick, _easy_hard_picks
 from ._pairs import MetricArg, check_metric
 
 __all__ = ["triplet_loss"]
@@ -136,24 +135,20 @@ def _easy_hard(
     """PML ``BatchEasyHardMiner`` as ``(positive, negative)`` selection masks over any pair
     masks (references included): one entry per anchor (the choice of
     :func:`jaxloss.mining.easy_hard_triplets`), every pair of that kind for ``"all"``."""
-    d = jax.lax.stop_gradient(d)
-    pos_band = _range_mask(d, allowed_pos_range, "allowed_pos_range")
-    neg_band = _range_mask(d, allowed_neg_range, "allowed_neg_range")
     columns = jnp.arange(d.shape[1], dtype=jnp.int32)[None, :]
 
-    def one(found: tuple[jax.Array, jax.Array, jax.Array]) -> jax.Array:
+    def one(found: Pick) -> jax.Array:
         index, _, ok = found
         return (columns == index[:, None]) & ok[:, None]
 
-    pos_nearest, neg_nearest = pos_strategy == "easy", neg_strategy != "easy"
-    if pos_strategy == "semihard":
-        n_found = _pick_per_row(d, neg, neg_nearest, neg_band)
-        return one(_pick_per_row(d, pos, pos_nearest, pos_band, threshold=n_found[1])), one(n_found)
-    if neg_strategy == "semihard":
-        p_found = _pick_per_row(d, pos, pos_nearest, pos_band)
-        return one(p_found), one(_pick_per_row(d, neg, neg_nearest, neg_band, threshold=p_found[1]))
-    p_sel = pos if pos_strategy == "all" else one(_pick_per_row(d, pos, pos_nearest, pos_band))
-    n_sel = neg if neg_strategy == "all" else one(_pick_per_row(d, neg, neg_nearest, neg_band))
+    p_pick, n_pick = _easy_hard_picks(
+        jax.lax.stop_gradient(d), pos, neg, pos_strategy, neg_strategy,
+        allowed_pos_range, allowed_neg_range,
+    )
+    if "semihard" in (pos_strategy, neg_strategy):
+        return one(p_pick), one(n_pick)
+    p_sel = pos if pos_strategy == "all" else one(p_pick)
+    n_sel = neg if neg_strategy == "all" else one(n_pick)
     return p_sel, n_sel
 
 

@@ -346,7 +346,7 @@ def fused_linear_cross_entropy(
     """
     contracts.bounded(label_smoothing, "label_smoothing", ge=0, le=1)
     contracts.bounded(z_loss, "z_loss", ge=0)
-    check_reduction(reduction)
+    check_reduction(reduction, own_rule=True)
     if softcap is not None and (
         isinstance(softcap, bool)
         or not isinstance(softcap, int | float | np.floating)

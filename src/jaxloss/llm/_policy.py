@@ -256,7 +256,7 @@ def grpo_loss(
       TRL averages over sequences. TRL's ``vespo``/``luspo``, off-policy and entropy masks are
       out of scope (API.md 3.G); compose them through ``importance_weights``/``weights``.
     """
-    check_reduction(reduction)
+    check_reduction(reduction, own_rule=True)
     contracts.choice(loss_type, _LOSS_TYPES, "loss_type")
     contracts.choice(importance_sampling_level, ("token", "sequence"), "importance_sampling_level")
     contracts.choice(kl_estimator, _ESTIMATORS, "kl_estimator")

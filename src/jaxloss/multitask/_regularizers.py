@@ -191,7 +191,7 @@ def prior_matching_loss(
       Tanaka et al., "Joint Optimization Framework for Learning with Noisy Labels",
       CVPR 2018, https://arxiv.org/abs/1803.11364 (the prior term).
     """
-    check_reduction(reduction)
+    check_reduction(reduction, own_rule=True)
     contracts.rank(probs, 2, "probs", "expected [batch, classes]")
     contracts.shape_is(prior, (jnp.shape(probs)[1],), "prior", "one probability per class", like={"probs": probs})
     contracts.floating(probs=probs)

@@ -46,7 +46,7 @@ def _stack(tree: ArrayTree, what: str) -> jax.Array:
 
 def _task_terms(losses: ArrayTree, terms: jax.Array, reduction: Reduction) -> ArrayTree:
     """``"none"``: the per-task terms in the structure of ``losses``; ``"sum"``: their sum."""
-    check_reduction(reduction)
+    check_reduction(reduction, own_rule=True)
     if reduction == "mean":
         raise ValueError(
             f"{function_name()}: reduction='mean' is not supported: the loss is a sum over tasks; "

@@ -5,6 +5,7 @@
 from ._compound import dice_ce_loss as dice_ce_loss
 from ._compound import dice_focal_loss as dice_focal_loss
 from ._compound import generalized_dice_focal_loss as generalized_dice_focal_loss
+from ._deep_supervision import deep_supervision_loss as deep_supervision_loss
 from ._distance import boundary_loss as boundary_loss
 from ._distance import distance_transform_edt as distance_transform_edt
 from ._distance import hausdorff_dt_loss as hausdorff_dt_loss
@@ -32,6 +33,7 @@ __all__ = [
     "asymmetric_focal_tversky_loss",
     "asymmetric_unified_focal_loss",
     "boundary_loss",
+    "deep_supervision_loss",
     "dice_ce_loss",
     "dice_focal_loss",
     "dice_loss",

@@ -76,7 +76,7 @@ def _combine(
     each term's own mean over its entries (MONAI's), ``weights``/``where`` broadcast per
     example (not to a term that is not ``itemised``: the Dice term with ``batch=True``).
     """
-    check_reduction(reduction)
+    check_reduction(reduction, own_rule=True)
     parts = {}
     for key, (loss, per_example, valid, normalizer, itemised) in terms.items():
         if reduction != "mean":
