@@ -221,7 +221,7 @@ def multiple_negatives_bidirectional_ranking_loss(
     q_all, d_all = gather_batch(q, axis_name), gather_batch(d, axis_name)
     total = d_all.shape[0]
     docs = _with(d_all, _flat_negatives(neg, axis_name))
-    own = target[:, None] == jnp.arange(total)[None, :]  # [n, N]: query i's own column
+    own = target[:, None] == jnp.arange(total, dtype=target.dtype)[None, :]  # [n, N]: query i's own column
     # Query i's documents in the document -> document block: its positive, and its own
     # negatives when they come as [batch, k, dim] columns (each column has N rows).
     columns = 1 + (neg.shape[1] if neg is not None and neg.ndim == 3 else 0)
@@ -389,7 +389,7 @@ def gist_embed_loss(
         return jnp.where(drop, minus_inf, (x @ l2_normalize(c).T) * inv)
 
     p_all, gp_all = gather_batch((p, gp), axis_name)
-    own = target[:, None] == jnp.arange(p_all.shape[0])[None, :]
+    own = target[:, None] == jnp.arange(p_all.shape[0], dtype=target.dtype)[None, :]
     scores = [block(a, p_all, ga, gp_all, own)]
     if contrast_anchors:
         a_all, ga_all = gather_batch((a, ga), axis_name)
