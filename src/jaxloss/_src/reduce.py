@@ -47,6 +47,17 @@ def combine_masks(shape: tuple[int, ...], *masks: Any) -> jax.Array | None:
     return out
 
 
+def entry_mask(shape: tuple[int, ...], axis: int, axis_where: Any, where: Any) -> jax.Array | None:
+    """The entries of a ``shape`` input that enter a loss reduced along ``axis``: ``axis_where``
+    (the input's shape, optax's ``where``) and the rows of ``where`` (the output's shape, one
+    value per row), combined; ``None`` when neither is given."""
+    include = None if axis_where is None else broadcast(axis_where, shape, "axis_where", dtype=bool)
+    if where is not None:
+        rows = jnp.expand_dims(broadcast(where, shape[:axis] + shape[axis + 1 :], "where", dtype=bool), axis)
+        include = rows if include is None else include & rows
+    return include
+
+
 def sanitize(x: jax.Array, mask: jax.Array | None, fill: float = 0.0) -> jax.Array:
     """Replaces masked-out entries by ``fill`` before the formula runs.
 

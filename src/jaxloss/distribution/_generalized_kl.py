@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from .._src import contracts
 from .._src.numerics import upcast
-from .._src.reduce import broadcast, reduce
+from .._src.reduce import entry_mask, reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
 
@@ -70,14 +70,8 @@ def generalized_kl_divergence(
     ax = contracts.axis_index(axis, jnp.ndim(log_predictions), "log_predictions")
     lq, p = upcast(log_predictions, targets)
     zero = jnp.zeros((), lq.dtype)
-    include = (
-        None if axis_where is None else broadcast(axis_where, lq.shape, "axis_where", dtype=bool)
-    )
-    if where is not None:  # masked examples: their entries too are kept out of the formula
-        rows = jnp.expand_dims(
-            broadcast(where, lq.shape[:ax] + lq.shape[ax + 1 :], "where", dtype=bool), ax
-        )
-        include = rows if include is None else include & rows
+    # masked examples: their entries too are kept out of the formula
+    include = entry_mask(lq.shape, ax, axis_where, where)
     if include is not None:  # double where: excluded entries reach neither value nor gradient
         lq = jnp.where(include, lq, zero)
         p = jnp.where(include, p, zero)

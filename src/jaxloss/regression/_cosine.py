@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from .._src import contracts
 from .._src.elementwise import pair
 from .._src.numerics import param, safe_sqrt
-from .._src.reduce import broadcast, reduce
+from .._src.reduce import entry_mask, reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
 
@@ -32,13 +32,8 @@ def _cosine(
     (a, b), _ = pair(predictions, targets)
     ax = contracts.axis_index(axis, a.ndim, "predictions")
     zero = jnp.zeros((), a.dtype)
-    include = (
-        None if axis_where is None else broadcast(axis_where, a.shape, "axis_where", dtype=bool)
-    )
-    if where is not None:  # masked examples: their entries too are kept out of the formula
-        out_shape = a.shape[:ax] + a.shape[ax + 1 :]
-        rows = jnp.expand_dims(broadcast(where, out_shape, "where", dtype=bool), ax)
-        include = rows if include is None else include & rows
+    # masked examples: their entries too are kept out of the formula
+    include = entry_mask(a.shape, ax, axis_where, where)
     if include is not None:  # double where: excluded entries reach neither value nor gradient
         a, b = jnp.where(include, a, zero), jnp.where(include, b, zero)
     eps = param(epsilon, a.dtype)
