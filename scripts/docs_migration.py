@@ -41,6 +41,10 @@ different losses resolves only with its prefix: `"TripletMarginLoss"` (torch's e
 `contrastive_loss`). A jaxloss name always means the jaxloss loss:
 `jaxloss.get("multiclass_hinge_loss")` is the Weston-Watkins loss of torch's `multi_margin_loss`,
 while `jaxloss.get("optax.multiclass_hinge_loss")` is `crammer_singer_hinge_loss`.
+Rows whose jaxloss side is a solver, factory or wrapper rather than a registered loss
+(`gromov_wasserstein`, `exact_ot`, `soft_quantile`, `make_fenchel_young_loss`,
+`deep_supervision_loss`, ...) say so in their note: call that function directly, `jaxloss.get`
+resolves registered losses only.
 
 Conventions that matter most when migrating:
 

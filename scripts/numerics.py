@@ -55,6 +55,7 @@ class Case:
     finite_grad: bool = True  # a finite (sub)gradient is what the API promises
     expected: float | None = None  # the true value, where known (float64)
     rtol: float = 1e-3
+    test: str = ""  # the test exercising the guard: tests/<file>.py::<function>
 
 
 def f32(x: Any) -> np.ndarray:
@@ -193,6 +194,21 @@ HD_EMPTY[..., 0] = 1.0  # all background: the foreground class is empty in predi
 SPEAR_CONST = f32([[1.0, 1.0, 1.0, 1.0]])
 SPEAR_T = f32([[1.0, 2.0, 3.0, 4.0]])
 
+# round 4: LPIPS on zero feature vectors, patch-GAN BCE at saturating logits, softmax focal with
+# soft targets at p -> 1, cosine with a zero vector, weighted kappa 0/0, exact Wasserstein and
+# the soft quantile on degenerate inputs
+LPIPS_P = f32([[[[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]]]])  # [1, 1, 2, 3]: pixel 0 is a dead feature
+LPIPS_T = f32([[[[0.0, 0.0, 0.0], [2.0, 0.0, 1.0]]]])
+PATCH_X = f32([[-2.0, 20.0, 120.0]])  # discriminator logits on fakes (label 0)
+SOFT_FOCAL_X = SFOCAL_LOGITS
+SOFT_FOCAL_Y = f32([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
+COS_P = f32([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]])
+COS_T = f32([[1.0, 2.0, 2.0], [2.0, 0.0, 1.0]])
+KAPPA_P = f32(np.eye(5)[[2, 2, 2, 2]])  # every prediction and every label in class 2
+KAPPA_Y = np.array([2, 2, 2, 2], np.int32)
+EW_X = f32([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+SQ_CONST = f32([1.0, 1.0, 1.0, 1.0])
+
 
 def _pearson(a: Any, b: Any) -> Any:
     import jax.numpy as jnp
@@ -287,6 +303,35 @@ def _scipy_value(fn: Callable[[], float]) -> Result:
     return np.asarray(fn()), None
 
 
+def _lpips_torch(p: Any, t: Any) -> Any:
+    """``lpips.normalize_tensor`` (x / (sqrt(sum x^2) + 1e-10)), squared difference, channel sum,
+    spatial mean, written out in torch (features = the input; the lpips package is not installed)."""
+    import torch
+
+    def unit(x: Any) -> Any:
+        return x / (torch.sqrt(torch.sum(x**2, dim=-1, keepdim=True)) + 1e-10)
+
+    return torch.sum((unit(p) - unit(t)) ** 2, dim=-1).mean()
+
+
+def _monai_patch_bce(x: Any) -> Any:
+    loss = _monai().PatchAdversarialLoss(criterion="bce")
+    return loss(x, target_is_real=False, for_discriminator=True)
+
+
+def _torch_soft_focal(x: Any, y: Any, gamma: float) -> Any:
+    log_p = _F().log_softmax(x, -1)
+    return (-(y * (1 - log_p.exp()) ** gamma * log_p)).sum()
+
+
+def _pot_exact_wasserstein(x: Any) -> Any:
+    import ot
+    import torch
+
+    a = torch.full((3,), 1 / 3)
+    return ot.emd2(a, a, ot.dist(x, _t(EW_X), metric="euclidean") ** 2) ** 0.5
+
+
 # ----------------------------------------------------------------------------
 # true values (float64, closed forms)
 
@@ -315,6 +360,15 @@ TRUE_HUBER = (2 * (1e4 - 0.5) + 0.125) / 3
 TRUE_LOG_COSH = (2 * (1e4 - math.log(2)) + math.log(math.cosh(0.5))) / 3
 TRUE_POISSON = sum(_poisson_full(r, t) for r, t in ((0, 0), (0, 3), (2, 2))) / 3
 TRUE_GNLL = (0.5 * math.log(1e-6) + 0.5 * (math.log(1e-6) + 0.25 / 1e-6) + 0.5) / 3
+TRUE_LPIPS = 0.5 * sum((a / 3.0 - b / math.sqrt(5.0)) ** 2 for a, b in zip((1, 2, 2), (2, 0, 1)))
+TRUE_PATCH_BCE = (_softplus(-2.0) + _softplus(20.0) + _softplus(120.0)) / 3
+_LSE30 = math.log1p(2 * math.exp(-30.0))  # -log p of the confident class
+TRUE_SOFT_FOCAL = sum(
+    y_hot * math.sqrt(-math.expm1(-_LSE30)) * _LSE30
+    + (1 - y_hot) * (30.0 + _LSE30) * math.sqrt(1 - math.exp(-30.0 - _LSE30))
+    for y_hot in (0.9, 0.8)
+)
+TRUE_COS = 4.0 / (3.0 * math.sqrt(5.0))
 EMD_SINKHORN = 0.24538  # POT ot.emd2 on the same points (exact OT, epsilon = 0)
 
 
@@ -1313,6 +1367,141 @@ CASES: tuple[Case, ...] = (
         ),
         expected=0.0,
     ),
+    Case(
+        key="lpips_zero_features",
+        title="LPIPS with an all-zero feature vector in both images",
+        inputs="features = the images [1, 1, 2, 3] (channel-last); pixel 0 is [0, 0, 0] in both (a dead ReLU), pixel 1 is [1, 2, 2] against [2, 0, 1]; no linear heads, spatial average",
+        wrt="predictions",
+        truth="finite (0.5 * |p/3 - t/sqrt 5|^2 = 0.40372); gradient finite, 0 at the zero pixel (x / (|x| + 1e-10) has derivative I / 1e-10 there and the two unit vectors agree)",
+        call="lpips_loss(lambda x: (x,), p, t)",
+        fn=lambda: _jl_vg(lambda x: _jl().lpips_loss(lambda z: (z,), x, LPIPS_T), LPIPS_P),
+        peers=(
+            Peer(
+                "torch",
+                "lpips normalize_tensor + squared difference + spatial mean, written out (lpips not installed)",
+                lambda: _torch_vg(lambda x: _lpips_torch(x, _t(LPIPS_T)), LPIPS_P),
+            ),
+        ),
+        expected=TRUE_LPIPS,
+        test="tests/test_numerics_round4.py::test_lpips_zero_features",
+    ),
+    Case(
+        key="patch_bce_saturated",
+        title="patch-GAN BCE (discriminator on fakes) at logits 20 and 120",
+        inputs="discriminator logits [[-2, 20, 120]], target_is_real=False, for_discriminator=True, criterion='bce', mean",
+        wrt="logits",
+        truth="finite (mean softplus(x) = (0.12693 + 20 + 120) / 3 = 46.709), gradient finite (sigmoid(x) / 3)",
+        call="patch_adversarial_loss(x, target_is_real=False, for_discriminator=True, criterion='bce')",
+        fn=lambda: _jl_vg(
+            lambda x: _jl().patch_adversarial_loss(
+                x, target_is_real=False, for_discriminator=True, criterion="bce"
+            ),
+            PATCH_X,
+        ),
+        peers=(
+            Peer(
+                "MONAI",
+                "PatchAdversarialLoss(criterion='bce')(x, target_is_real=False, for_discriminator=True) (sigmoid, then BCELoss: log clamped at -100)",
+                lambda: _torch_vg(_monai_patch_bce, PATCH_X),
+            ),
+        ),
+        expected=TRUE_PATCH_BCE,
+        test="tests/test_numerics_round4.py::test_patch_bce_saturated",
+    ),
+    Case(
+        key="softmax_focal_soft_pt1",
+        title="softmax focal loss with soft targets at p -> 1, gamma = 0.5",
+        inputs="logits [[30, 0, 0], [0, 30, 0]] (p = 1 in float32 for the confident class), soft labels [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1]], gamma=0.5, sum",
+        wrt="logits",
+        truth="finite (30 * (2 * 0.05 + 2 * 0.1) = 9 plus terms of order 1e-13), gradient finite ((1 - p)^0.5 has an infinite derivative at p = 1, times 0)",
+        call="softmax_focal_loss(logits, soft_labels, gamma=0.5, reduction='sum')",
+        fn=lambda: _jl_vg(
+            lambda x: _jl().softmax_focal_loss(x, SOFT_FOCAL_Y, gamma=0.5, reduction="sum"),
+            SOFT_FOCAL_X,
+        ),
+        peers=(
+            Peer(
+                "torch",
+                "-sum y * (1 - p)**gamma * log_softmax(x) (Keras CategoricalFocalCrossentropy's formula without alpha, in torch), sum",
+                lambda: _torch_vg(lambda x: _torch_soft_focal(x, _t(SOFT_FOCAL_Y), 0.5), SOFT_FOCAL_X),
+            ),
+        ),
+        expected=TRUE_SOFT_FOCAL,
+        test="tests/test_numerics_round4.py::test_softmax_focal_soft_targets_at_p_one",
+    ),
+    Case(
+        key="cosine_zero_vector",
+        title="cosine similarity with a zero vector, epsilon = 0",
+        inputs="predictions [[0, 0, 0], [1, 2, 2]], targets [[1, 2, 2], [2, 0, 1]], epsilon=0 (optax's default), sum",
+        wrt="predictions",
+        truth="finite (0 for the zero row by convention, 4 / (3 sqrt 5) = 0.59628 for the other), gradient finite",
+        call="cosine_similarity(p, t, reduction='sum')",
+        fn=lambda: _jl_vg(lambda x: _jl().cosine_similarity(x, COS_T, reduction="sum"), COS_P),
+        peers=(
+            Peer(
+                "optax",
+                "losses.cosine_similarity(p, t).sum()",
+                lambda: _jax_vg(lambda x: _ox().losses.cosine_similarity(x, COS_T).sum(), COS_P),
+            ),
+            Peer(
+                "torch",
+                "F.cosine_similarity(p, t, dim=-1).sum() (eps=1e-8 on the norm product)",
+                lambda: _torch_vg(lambda x: _F().cosine_similarity(x, _t(COS_T), dim=-1).sum(), COS_P),
+            ),
+        ),
+        expected=TRUE_COS,
+        test="tests/test_numerics_round4.py::test_cosine_zero_vector",
+    ),
+    Case(
+        key="weighted_kappa_degenerate",
+        title="weighted kappa loss when every prediction and label is one class (0/0)",
+        inputs="one-hot probabilities and labels all class 2 of 5, quadratic weights, epsilon 1e-6",
+        wrt="probabilities",
+        truth="0/0 ratio: TF-Addons' divide_no_nan convention gives 0, so log(0 + 1e-6) = -13.816; gradient finite (0: the ratio is 1 at every nearby point); no peer (TF-Addons needs TensorFlow)",
+        call="weighted_kappa_loss(p, labels, num_classes=5)",
+        fn=lambda: _jl_vg(lambda x: _jl().weighted_kappa_loss(x, KAPPA_Y, num_classes=5), KAPPA_P),
+        expected=math.log(1e-6),
+        test="tests/test_numerics_round4.py::test_weighted_kappa_degenerate",
+    ),
+    Case(
+        key="exact_wasserstein_identical",
+        title="exact 2-Wasserstein between identical point clouds",
+        inputs="x = y = [[0, 0], [1, 1], [2, 0]], p=2",
+        wrt="x",
+        truth="finite (0), gradient finite (0 is a subgradient; the distances and the root are at 0)",
+        call="exact_wasserstein(x, y, p=2.0)",
+        fn=lambda: _jl_vg(lambda x: _jl().exact_wasserstein(x, EW_X, p=2.0), EW_X),
+        peers=(
+            Peer(
+                "POT",
+                "ot.emd2(a, a, ot.dist(x, y, 'euclidean') ** 2) ** 0.5 (torch backend)",
+                lambda: _torch_vg(_pot_exact_wasserstein, EW_X),
+            ),
+        ),
+        expected=0.0,
+        test="tests/test_numerics_round4.py::test_exact_wasserstein_identical",
+    ),
+    Case(
+        key="soft_quantile_constant",
+        title="soft median of a constant list",
+        inputs="inputs [1, 1, 1, 1], q = 0.5, epsilon 1e-2, default squashing (standardise, then sigmoid)",
+        wrt="inputs",
+        truth="finite (1), gradient finite (the squashing divides by a zero std: a safe root)",
+        call="soft_quantile(x, 0.5)",
+        fn=lambda: _jl_vg(lambda x: _jl().soft_quantile(x, 0.5).sum(), SQ_CONST),
+        peers=(
+            Peer(
+                "ott",
+                "tools.soft_sort.quantile(x, q=0.5) (jax.value_and_grad: ott differentiates implicitly, a lineax solve)",
+                lambda: _jax_vg(
+                    lambda x: importlib.import_module("ott.tools.soft_sort").quantile(x, q=0.5).sum(),
+                    SQ_CONST,
+                ),
+            ),
+        ),
+        expected=1.0,
+        test="tests/test_distribution_soft_sort_more.py::test_soft_quantile_operators_match_ott",
+    ),
 )
 
 
@@ -1394,8 +1583,14 @@ def _run(fn: Callable[[], Result]) -> Result | str:
     except ImportError as e:
         return f"not installed ({e.name})"
     except Exception as e:
-        msg = " ".join(str(e).split())[:120]
-        return _cell(f"error: {type(e).__name__}: {msg}")
+        name, text = type(e).__name__, str(e)
+        # equinox/lineax errors raised inside jit print the traced stack first; the message
+        # is the line "equinox.EquinoxRuntimeError: ..." after it
+        inner = re.search(r"^\S*EquinoxRuntimeError: (.+)$", text, re.MULTILINE)
+        if inner:
+            name, text = "EquinoxRuntimeError", inner.group(1)
+        msg = " ".join(text.split())[:120]
+        return _cell(f"error: {name}: {msg}")
 
 
 def jaxloss_row(case: Case) -> list[str]:
@@ -1454,10 +1649,16 @@ def _table(rows: list[list[str]]) -> list[str]:
 def summary_line(case: Case, rows: list[list[str]]) -> str:
     bad = [f"{r[0]} ({r[4].strip('*')})" for r in rows if r[4] not in ("ok", "—")]
     where = "is finite" if case.finite_value else "is inf"
+    errors = [r[0] for r in rows if r[2].startswith("error:")]
+    raised = f" {', '.join(errors)} raised an error (not judged)." if errors else ""
     if not bad:
-        return f"Verdict: every library is consistent with the mathematics (the value {where})."
+        ran = "that ran " if errors else ""
+        return (
+            f"Verdict: every library {ran}is consistent with the mathematics "
+            f"(the value {where}).{raised}"
+        )
     flag = " **jaxloss defect.**" if any(r[0] == "jaxloss" and r[4] not in ("ok", "—") for r in rows) else ""
-    return f"Verdict: at odds with the mathematics: {', '.join(bad)}.{flag}"
+    return f"Verdict: at odds with the mathematics: {', '.join(bad)}.{flag}{raised}"
 
 
 def render(results: dict[str, list[list[str]]]) -> str:
@@ -1482,6 +1683,7 @@ def render(results: dict[str, list[list[str]]]) -> str:
             f"- input: {case.inputs}",
             f"- gradient w.r.t.: {case.wrt}",
             f"- mathematics: {case.truth}",
+            *([f"- tested by: `{case.test}`"] if case.test else []),
             "",
             *_table(rows),
             "",

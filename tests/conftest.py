@@ -9,6 +9,11 @@ suite with ``-m "not separate"`` and these as a step of their own; a plain
 """
 
 import fnmatch
+import os
+
+# The tests' shapes are tiny, so XLA's compile is most of their time: JAX's own switch (LLVM
+# at -O0, no expensive passes) cuts it by a quarter with the same values; subprocesses inherit it.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import jax
 import numpy as np
@@ -20,6 +25,7 @@ collect_ignore_glob = ["references/gen_*.py", "references/generate.py", "typing/
 
 SEPARATE = ("test_notebooks.py", "test_demo.py", "test_*_distributed.py", "test_sharded_inputs.py")
 
+jax.config.update("jax_disable_most_optimizations", os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] == "1")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
 

@@ -56,15 +56,17 @@ def test_softmax_cross_entropy_channel_axis_against_torch(x64):
         return jaxloss.softmax_cross_entropy(x, G["ce3/labels"], axis=1, class_weights=G["ce/cw"],
                                              ignore_index=-1, label_smoothing=0.1)
 
-    np.testing.assert_allclose(fn(G["ce3/logits"]), G["ce3/int"], **TOL)
-    np.testing.assert_allclose(jax.grad(fn)(G["ce3/logits"]), G["ce3/int/grad"], **TOL)
+    value, grad = jax.jit(jax.value_and_grad(fn))(G["ce3/logits"])  # one jit each (CI time)
+    np.testing.assert_allclose(value, G["ce3/int"], **TOL)
+    np.testing.assert_allclose(grad, G["ce3/int/grad"], **TOL)
 
     def fp(x):
         return jaxloss.softmax_cross_entropy(x, G["ce3/probs"], axis=1, class_weights=G["ce/cw"],
                                              label_smoothing=0.1, reduction="none")
 
-    np.testing.assert_allclose(fp(G["ce3/logits"]), G["ce3/probs_out"], **TOL)
-    np.testing.assert_allclose(_sum_grad(fp, G["ce3/logits"]), G["ce3/probs_out/grad"], **TOL)
+    out, grad = jax.jit(lambda x: (fp(x), _sum_grad(fp, x)))(G["ce3/logits"])
+    np.testing.assert_allclose(out, G["ce3/probs_out"], **TOL)
+    np.testing.assert_allclose(grad, G["ce3/probs_out/grad"], **TOL)
 
 
 def test_softmax_cross_entropy_against_optax(rng):
@@ -140,10 +142,10 @@ def test_ignored_and_masked_entries_leak_nothing():
     labels = jnp.array([0, 1, 2])
     where = jnp.array([True, False, True])
     for fn in (jaxloss.softmax_cross_entropy, jaxloss.softmax_focal_loss, jaxloss.poly1_cross_entropy):
-        value, grad = jax.value_and_grad(lambda x, fn=fn: fn(x, labels, where=where))(logits)
+        value, grad = jax.jit(jax.value_and_grad(lambda x, fn=fn: fn(x, labels, where=where)))(logits)
         assert np.isfinite(value) and np.all(np.isfinite(grad)), fn.__name__
         np.testing.assert_array_equal(grad[1], 0.0)
-    g = jax.grad(lambda x: jaxloss.softmax_cross_entropy(x, jnp.array([-1, 0, 2]), ignore_index=-1))(
+    g = jax.jit(jax.grad(lambda x: jaxloss.softmax_cross_entropy(x, jnp.array([-1, 0, 2]), ignore_index=-1)))(
         logits.at[1].set(0.0))
     np.testing.assert_array_equal(g[0], 0.0)
 
@@ -223,9 +225,9 @@ def test_sigmoid_focal_custom_vjp_check_grads(rng, x64):
     y = rng.uniform(0.05, 0.95, (4, 3))
     for gamma in (0.5, 2.0):
         f = lambda x, y, a, g: jaxloss.sigmoid_focal_loss(x, y, alpha=a, gamma=g)  # noqa: E731
-        check_grads(f, (x, y, 0.3, gamma), order=1, modes=("rev",), eps=1e-6)
+        check_grads(jax.jit(f), (x, y, 0.3, gamma), order=1, modes=("rev",), eps=1e-6)
         core = lambda x, y, g: jnp.sum(_cross_entropy._binary_focal(x, y, g))  # noqa: E731
-        check_grads(core, (x, y, gamma), order=1, modes=("rev",), eps=1e-6)
+        check_grads(jax.jit(core), (x, y, gamma), order=1, modes=("rev",), eps=1e-6)
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0])
@@ -252,8 +254,8 @@ def test_sigmoid_focal_finite_at_extremes(gamma):
 def test_sigmoid_focal_gamma_half_gradient_tends_to_zero_at_pt_one(x64):
     # q = 1 - p_t -> 0 with gamma = 0.5: q^(gamma-1) diverges but dL/dx ~ q^0.5 -> 0.
     xs = jnp.array([5.0, 10.0, 20.0, 40.0, 80.0, 700.0])
-    g = jax.grad(lambda x: jaxloss.sigmoid_focal_loss(x, jnp.ones_like(x), alpha=None, gamma=0.5,
-                                                      reduction="sum"))(xs)
+    g = jax.jit(jax.grad(lambda x: jaxloss.sigmoid_focal_loss(x, jnp.ones_like(x), alpha=None, gamma=0.5,
+                                                              reduction="sum")))(xs)
     assert np.all(np.isfinite(g)) and np.all(g <= 0)
     assert np.all(np.diff(np.abs(g)) < 0) and abs(g[-1]) < 1e-100
     # leading-order asymptotic: L ~ q^1.5 with q ~ exp(-x): dL/dx ~ -1.5 exp(-1.5 x)
@@ -265,8 +267,9 @@ def test_sigmoid_focal_gamma_zero_is_bce(rng):
     y = jnp.asarray(rng.uniform(size=8).astype(np.float32)).at[6:].set(1.0)
     f = lambda x: jaxloss.sigmoid_focal_loss(x, y, alpha=None, gamma=0.0, reduction="sum")  # noqa: E731
     b = lambda x: jaxloss.sigmoid_binary_cross_entropy(x, y, reduction="sum")  # noqa: E731
-    np.testing.assert_allclose(f(x), b(x), rtol=1e-6)
-    np.testing.assert_allclose(jax.grad(f)(x), jax.grad(b)(x), rtol=1e-5, atol=1e-7)
+    (fv, fg), (bv, bg) = (jax.jit(jax.value_and_grad(h))(x) for h in (f, b))
+    np.testing.assert_allclose(fv, bv, rtol=1e-6)
+    np.testing.assert_allclose(fg, bg, rtol=1e-5, atol=1e-7)
 
 
 # --------------------------------------------------------------------------- softmax focal
@@ -280,8 +283,11 @@ def test_softmax_focal_against_torch(gamma, vec, x64):
     def fn(x, a, g):
         return jaxloss.softmax_focal_loss(x, G["mfocal/labels"], alpha=a, gamma=g, ignore_index=-100)
 
-    np.testing.assert_allclose(fn(G["mfocal/logits"], alpha, gamma), G[key], **TOL)
-    gx, ga, gg = jax.grad(fn, argnums=(0, 1, 2))(G["mfocal/logits"], alpha, jnp.float64(gamma))
+    def run(x, a, g):  # the value at the concrete gamma and the gradients, in one jit (CI time)
+        return fn(x, a, gamma), jax.grad(fn, argnums=(0, 1, 2))(x, a, g)
+
+    value, (gx, ga, gg) = jax.jit(run)(G["mfocal/logits"], alpha, jnp.float64(gamma))
+    np.testing.assert_allclose(value, G[key], **TOL)
     np.testing.assert_allclose(gx, G[f"{key}/grad"], **TOL)
     np.testing.assert_allclose(ga, G[f"{key}/grad_alpha"], **TOL)
     np.testing.assert_allclose(gg, G[f"{key}/grad_gamma"], rtol=1e-6, atol=1e-12)
@@ -292,7 +298,7 @@ def test_softmax_focal_check_grads(rng, x64):
     labels = rng.integers(0, 4, 5)
     for gamma in (0.5, 2.0):
         f = lambda x, a, g: jaxloss.softmax_focal_loss(x, labels, alpha=a, gamma=g, axis=0)  # noqa: E731
-        check_grads(f, (x.T, rng.uniform(0.2, 1, 4), gamma), order=1, modes=("rev",), eps=1e-6)
+        check_grads(jax.jit(f), (x.T, rng.uniform(0.2, 1, 4), gamma), order=1, modes=("rev",), eps=1e-6)
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
@@ -314,16 +320,17 @@ def test_softmax_focal_gamma_zero_is_cross_entropy(rng):
     labels = rng.integers(0, 5, 6)
     f = lambda x: jaxloss.softmax_focal_loss(x, labels, gamma=0.0)  # noqa: E731
     c = lambda x: jaxloss.softmax_cross_entropy(x, labels)  # noqa: E731
-    np.testing.assert_allclose(f(x), c(x), rtol=1e-6)
-    np.testing.assert_allclose(jax.grad(f)(x), jax.grad(c)(x), rtol=1e-5, atol=1e-7)
+    (fv, fg), (cv, cg) = (jax.jit(jax.value_and_grad(h))(x) for h in (f, c))
+    np.testing.assert_allclose(fv, cv, rtol=1e-6)
+    np.testing.assert_allclose(fg, cg, rtol=1e-5, atol=1e-7)
 
 
 def test_softmax_focal_gamma_half_gradient_near_pt_one(x64):
     # p_t = 1 - q with q = 2 exp(-d): dL/dz_t -> -(q^0.5)(1 + 0.5) q ... -> 0, finite throughout.
     ds = jnp.array([5.0, 20.0, 40.0, 700.0])
     x = jnp.stack([ds, jnp.zeros_like(ds), jnp.zeros_like(ds)], axis=1)
-    g = jax.grad(lambda x: jaxloss.softmax_focal_loss(x, jnp.zeros(4, jnp.int32), gamma=0.5,
-                                                      reduction="sum"))(x)
+    g = jax.jit(jax.grad(lambda x: jaxloss.softmax_focal_loss(x, jnp.zeros(4, jnp.int32), gamma=0.5,
+                                                              reduction="sum")))(x)
     assert np.all(np.isfinite(g))
     assert np.all(np.diff(np.abs(g[:, 0])) < 0) and abs(g[-1, 0]) < 1e-100
     # L ~ q^1.5 with q ~ 2 exp(-d): dL/dz_t ~ -1.5 q^1.5
@@ -336,9 +343,11 @@ def test_softmax_focal_gamma_half_gradient_near_pt_one(x64):
 
 def test_poly_loss_against_torch(x64):
     fn = lambda x: jaxloss.poly_loss(x, G["poly/labels"], epsilons=(1.0, -0.5, 0.25))  # noqa: E731
-    np.testing.assert_allclose(fn(G["poly/logits"]), G["poly/n3"], **TOL)
-    np.testing.assert_allclose(jax.grad(fn)(G["poly/logits"]), G["poly/n3/grad"], **TOL)
-    arr = jaxloss.poly_loss(G["poly/logits"], G["poly/labels"], epsilons=jnp.array([1.0, -0.5, 0.25]))
+    value, grad = jax.jit(jax.value_and_grad(fn))(G["poly/logits"])  # one jit (CI time)
+    np.testing.assert_allclose(value, G["poly/n3"], **TOL)
+    np.testing.assert_allclose(grad, G["poly/n3/grad"], **TOL)
+    arr = jax.jit(lambda x: jaxloss.poly_loss(x, G["poly/labels"], epsilons=jnp.array([1.0, -0.5, 0.25])))(
+        G["poly/logits"])
     np.testing.assert_allclose(arr, G["poly/n3"], **TOL)
 
 

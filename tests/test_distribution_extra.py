@@ -76,8 +76,9 @@ def _moments(tag):
 @pytest.mark.parametrize("tag", ["full", "rank2"])
 def test_gaussian_matches_pot_and_ott(tag, x64):
     args = _moments(tag)
+    # Rank 2: square roots of eigenvalues at rounding level carry ~1e-10 of compiler-dependent error.
     np.testing.assert_allclose(
-        gaussian_wasserstein(*args, squared=False), R[f"g/{tag}/pot_w"], rtol=1e-10
+        gaussian_wasserstein(*args, squared=False), R[f"g/{tag}/pot_w"], rtol=1e-10 if tag == "full" else 1e-9
     )
     np.testing.assert_allclose(gaussian_wasserstein(*args), R[f"g/{tag}/pot_w"] ** 2, rtol=1e-9)
     # ott's matrix square root is an iterative Newton–Schulz: exact at full rank only.

@@ -39,8 +39,10 @@ def test_sinkhorn_from_cost_matches_ott(tag, x64):
         )
 
     argnums = (0, 1, 2, 3) if f"{key}/grad_eps" in R else (0, 1, 2)
-    fn = jax.value_and_grad(
-        lambda *z: (lambda o: (o.reg_ot_cost, o))(run(*z)), argnums, has_aux=True
+    fn = jax.jit(  # one compiled call: eager dispatch compiles op by op (CI time)
+        jax.value_and_grad(
+            lambda *z: (lambda o: (o.reg_ot_cost, o))(run(*z)), argnums, has_aux=True
+        )
     )
     (_, out), grads = fn(c, a, b, eps)
     assert bool(out.converged)
@@ -67,8 +69,10 @@ def test_transport_cost_matches_pot(tag, tau, x64):
             c_, a_, b_, epsilon=0.1, tau_a=tau, tau_b=tau, implicit_diff=implicit, **TIGHT
         )
 
-    fn = jax.value_and_grad(
-        lambda *z: (lambda o: (o.transport_cost, o))(run(*z)), (0, 1, 2), has_aux=True
+    fn = jax.jit(  # one compiled call: eager dispatch compiles op by op (CI time)
+        jax.value_and_grad(
+            lambda *z: (lambda o: (o.transport_cost, o))(run(*z)), (0, 1, 2), has_aux=True
+        )
     )
     (_, out), grads = fn(c, a, b)
     np.testing.assert_allclose(out.transport_cost, R[f"{key}/value"], rtol=1e-9)
@@ -80,7 +84,7 @@ def test_transport_cost_matches_pot(tag, tau, x64):
     if tau == 1.0:
         return
     # implicit differentiation == autodiff of the unrolled iterations
-    unrolled = jax.grad(lambda z: run(z, a, b, implicit=False).transport_cost)(c)
+    unrolled = jax.jit(jax.grad(lambda z: run(z, a, b, implicit=False).transport_cost))(c)
     np.testing.assert_allclose(grads[0], unrolled, atol=1e-8)
 
 
@@ -91,8 +95,8 @@ def test_point_cloud_costs_match_ott(cost, p, x64):
     x, y = R["pc/x"], R["pc/y"]
     key = f"pc/{cost}"
     run = lambda x_, y_: sinkhorn(x_, y_, epsilon=0.5, cost=cost, cost_p=p, **TIGHT)  # noqa: E731
-    fn = jax.value_and_grad(
-        lambda *z: (lambda o: (o.reg_ot_cost, o))(run(*z)), (0, 1), has_aux=True
+    fn = jax.jit(
+        jax.value_and_grad(lambda *z: (lambda o: (o.reg_ot_cost, o))(run(*z)), (0, 1), has_aux=True)
     )
     (_, out), (gx, gy) = fn(x, y)
     np.testing.assert_allclose(out.reg_ot_cost, R[f"{key}/reg_ot_cost"], rtol=1e-9)
@@ -113,7 +117,7 @@ def test_point_cloud_costs_match_ott(cost, p, x64):
 def test_divergence_options_match_anchors(tag, kwargs, x64):
     x, y = R["pc/x"], R["pc/y"]
     f = lambda x_, y_: sinkhorn_divergence(x_, y_, **kwargs, **TIGHT)  # noqa: E731
-    value, (gx, gy) = jax.value_and_grad(f, (0, 1))(x, y)
+    value, (gx, gy) = jax.jit(jax.value_and_grad(f, (0, 1)))(x, y)
     np.testing.assert_allclose(value, R[f"div/{tag}"], rtol=1e-8)
     np.testing.assert_allclose(gx, R[f"div/{tag}/grad_x"], atol=1e-7)
     np.testing.assert_allclose(gy, R[f"div/{tag}/grad_y"], atol=1e-7)
@@ -133,7 +137,7 @@ def test_callable_cost_and_zero_weights():
     def cost(c_, a_):
         return sinkhorn_from_cost(c_, a_, epsilon=0.2, tau_a=0.7).transport_cost
 
-    value, (gc, ga) = jax.value_and_grad(cost, (0, 1))(c, a)
+    value, (gc, ga) = jax.jit(jax.value_and_grad(cost, (0, 1)))(c, a)
     np.testing.assert_allclose(value, ref.transport_cost, rtol=1e-5)
     assert np.all(np.isfinite(gc)) and np.all(np.isfinite(ga)) and np.all(gc[1] == 0)
 
@@ -157,19 +161,29 @@ def test_option_errors():
 # --------------------------------------------------------------------------- soft-DTW
 
 
+def _both_soft_dtw(x_, y_, g):  # plain and debiased, one value per pair
+    plain = jaxloss.soft_dtw(x_, y_, gamma=g, reduction="none")
+    return plain, jaxloss.soft_dtw(x_, y_, gamma=g, debiased=True, reduction="none")
+
+
+@jax.jit  # values and gradients of both, one compilation for every gamma (traced; CI time)
+def _soft_dtw_values_and_grads(x_, y_, g):
+    grads = [
+        jax.grad(lambda *z, i=i: jnp.sum(_both_soft_dtw(*z)[i]), (0, 1, 2))(x_, y_, g)
+        for i in (0, 1)
+    ]
+    return _both_soft_dtw(x_, y_, g), grads
+
+
 @pytest.mark.parametrize("gamma", [1.0, 0.1])
 def test_soft_dtw_matches_ott_and_tslearn(gamma, x64):
     x, y = R["sdtw/x"], R["sdtw/y"]
-
-    def both(x_, y_, g):  # plain and debiased in one compiled call, one value per pair
-        plain = jaxloss.soft_dtw(x_, y_, gamma=g, reduction="none")
-        return plain, jaxloss.soft_dtw(x_, y_, gamma=g, debiased=True, reduction="none")
-
+    values, grads = _soft_dtw_values_and_grads(x, y, gamma)
     for index, debiased in enumerate((False, True)):
         key = f"sdtw/g{gamma}" + ("/debiased" if debiased else "")
-        f = lambda x_, y_, g, i=index: jnp.sum(both(x_, y_, g)[i])  # noqa: E731
-        value = both(x, y, gamma)[index]
-        gx, gy, gg = jax.grad(f, (0, 1, 2))(x, y, gamma)
+        f = lambda x_, y_, g, i=index: jnp.sum(_soft_dtw_values_and_grads(x_, y_, g)[0][i])  # noqa: E731
+        value = values[index]
+        gx, gy, gg = grads[index]
         np.testing.assert_allclose(value, R[key], rtol=1e-10)
         if not debiased:
             np.testing.assert_allclose(value, R[f"{key}/tslearn"], rtol=1e-10)

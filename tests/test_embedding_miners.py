@@ -38,6 +38,11 @@ ALIASES = {
 
 def _check(key, kw, sign):
     x, y, w = G["d_x"], G["d_y"], G["d_w"]
+    if kw["metric"] == "manhattan":
+        # The coincident pair (x[1] = y[2]) sits on the kink of |.|: whether its two normalised
+        # rows round alike depends on the compiler, so its subgradient is checked on exact ties
+        # in test_zero_distance_has_zero_gradient instead; here it carries no weight.
+        w = np.where(np.all(x[:, None] == y[None], axis=-1), 0.0, w)
     f = jax.jit(lambda a, b: mining.pairwise_distances(a, b, **kw))
     d = f(x, y)
     offset = 1.0 if kw["metric"] == "cosine" else 0.0
@@ -69,15 +74,20 @@ def test_existing_metric_names_give_the_same_distances(key, x64):
 )
 def test_zero_distance_has_zero_gradient(kw):
     x = jnp.array([[1.0, 2.0], [1.0, 2.0], [0.0, 0.0], [3.0, -1.0]])
-    dm = mining.pairwise_distances(x, **kw)
+
+    @jax.jit
+    def run(e):  # the distances and both gradients in one compile
+        dm = mining.pairwise_distances(e, **kw)
+        g01 = jax.grad(lambda a: mining.pairwise_distances(a, **kw)[0, 1])(e)
+        g = jax.grad(
+            lambda a: jnp.sum(mining.pairwise_distances(a, normalize_embeddings=True, **kw))
+        )(e)
+        return dm, g01, g
+
+    dm, g01, g = run(x)
     assert float(dm[0, 1]) == 0.0
     np.testing.assert_array_equal(np.diag(dm), 0.0)
-    np.testing.assert_array_equal(
-        jax.grad(lambda a: mining.pairwise_distances(a, **kw)[0, 1])(x), 0.0
-    )
-    g = jax.grad(lambda a: jnp.sum(mining.pairwise_distances(a, normalize_embeddings=True, **kw)))(
-        x
-    )
+    np.testing.assert_array_equal(g01, 0.0)
     assert np.all(np.isfinite(np.asarray(g)))
 
 

@@ -195,24 +195,34 @@ def test_triplet_margin_miner_counts_match_pml(x64):
 
 def test_defaults_are_unchanged_by_the_new_options():
     x, y = jnp.asarray(G["x"], jnp.float32), jnp.asarray(Y)
-    for name, kw in [
-        ("triplet_loss", {"metric": "euclidean"}),
-        ("batch_contrastive_loss", {"mining": "hard"}),
-    ]:
-        fn = jaxloss.get(name)
-        np.testing.assert_allclose(
-            fn(x, y, **kw, normalize_embeddings=False), fn(x, y, **kw), rtol=1e-6
-        )
+
+    @jax.jit
+    def run(e):  # every call of the test in one compile
+        explicit = []
+        for name, kw in [
+            ("triplet_loss", {"metric": "euclidean"}),
+            ("batch_contrastive_loss", {"mining": "hard"}),
+        ]:
+            fn = jaxloss.get(name)
+            explicit.append((fn(e, y, **kw, normalize_embeddings=False), fn(e, y, **kw)))
+        metric = []
+        for name in ("ntxent", "supervised_contrastive_loss"):
+            fn = jaxloss.get(name)
+            a = fn(e, y, temperature=0.5)
+            b = fn(
+                e,
+                y,
+                temperature=0.5,
+                metric=lambda p, q: mining.pairwise_distances(p, q, metric="cosine"),
+            )
+            metric.append((a, b))
+        return explicit, metric
+
+    explicit, metric = run(x)
+    for with_default, without in explicit:
+        np.testing.assert_allclose(with_default, without, rtol=1e-6)
     # cosine similarity logits == negated cosine distance logits (softmax is shift-invariant)
-    for name in ("ntxent", "supervised_contrastive_loss"):
-        fn = jaxloss.get(name)
-        a = fn(x, y, temperature=0.5)
-        b = fn(
-            x,
-            y,
-            temperature=0.5,
-            metric=lambda p, q: mining.pairwise_distances(p, q, metric="cosine"),
-        )
+    for a, b in metric:
         np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
@@ -278,10 +288,14 @@ def test_ref_where_masks_rows_nan_included():
 def test_pair_masks_select_the_pairs():
     x, y = jnp.asarray(G["x"], jnp.float32), jnp.asarray(Y)
     pos, neg = mining.positive_mask(y), mining.negative_mask(y)
-    none = jaxloss.batch_contrastive_loss(x, y, reduction="none")
-    only = jaxloss.batch_contrastive_loss(
-        x, y, pos_mask=pos & (jnp.arange(12) < 6)[:, None], neg_mask=neg, reduction="none"
-    )
+    none, only = jax.jit(
+        lambda e: (
+            jaxloss.batch_contrastive_loss(e, y, reduction="none"),
+            jaxloss.batch_contrastive_loss(
+                e, y, pos_mask=pos & (jnp.arange(12) < 6)[:, None], neg_mask=neg, reduction="none"
+            ),
+        )
+    )(x)
     np.testing.assert_allclose(np.asarray(only)[:6], np.asarray(none)[:6], rtol=1e-6)
     assert np.all(np.asarray(only)[6:][np.asarray(pos)[6:]] == 0)
 

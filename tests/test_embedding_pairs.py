@@ -4,6 +4,7 @@ hand cases, and the edge cases: excluded anchors, no valid triplet, duplicates."
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -141,9 +142,18 @@ def test_where_and_weights_act_on_anchors():
     d = np.asarray(mining.pairwise_distances(x))
     trip = np.asarray(mining.batch_all_triplet_mask(y))
     hinge = np.maximum(d[:, :, None] - d[:, None, :] + 0.5, 0) * trip
-    loss = jax.jit(lambda *a, **k: jaxloss.triplet_loss(*a, margin=0.5, **k), static_argnames=("mining", "reduction"))
+    def loss(*a, **k):
+        return jaxloss.triplet_loss(*a, margin=0.5, **k)
+
+    @functools.partial(jax.jit, static_argnames=("m",))
+    def run(x, y, keep, m):  # one compile per mining for every call of the test
+        return (loss(x, y, mining=m, reduction="none"), loss(x, y, mining=m, where=keep),
+                loss(x, y, mining=m, reduction="sum", where=keep),
+                loss(x, y, mining=m, weights=jnp.full(10, 3.0, jnp.float32)), loss(x, y, mining=m))
+
     for m in MININGS:
-        none = np.asarray(loss(x, y, mining=m, reduction="none"))
+        none, got, total, weighted, plain = run(x, y, keep, m=m)
+        none = np.asarray(none)
         if m == "batch_all":
             np.testing.assert_allclose(none, hinge.sum((1, 2)), rtol=1e-5, atol=1e-6)
             count = ((hinge > 0) & keep[:, None, None]).sum()
@@ -151,12 +161,10 @@ def test_where_and_weights_act_on_anchors():
             count = (np.asarray(mining.positive_mask(y)) & keep[:, None]).sum()
         else:
             count = (np.asarray(mining.batch_hard_triplets(d, y)[2]) & keep).sum()
-        got = loss(x, y, mining=m, where=keep)
         np.testing.assert_allclose(got, none[keep].sum() / count, rtol=1e-5)
-        np.testing.assert_allclose(loss(x, y, mining=m, reduction="sum", where=keep), none[keep].sum(), rtol=1e-5)
+        np.testing.assert_allclose(total, none[keep].sum(), rtol=1e-5)
         # A constant anchor weight cancels in the mean.
-        np.testing.assert_allclose(loss(x, y, mining=m, weights=np.full(10, 3.0, np.float32)),
-                                   loss(x, y, mining=m), rtol=1e-6)
+        np.testing.assert_allclose(weighted, plain, rtol=1e-6)
 
 
 def test_margin_is_differentiable():
@@ -164,7 +172,7 @@ def test_margin_is_differentiable():
     y = G["trip_labels"].astype(np.int32)
     for m in MININGS:
         f = jax.jit(lambda mg: jaxloss.triplet_loss(x, y, margin=mg, mining=m))  # noqa: B023 (called at once)
-        g = jax.grad(f)(0.8)
+        g = jax.jit(jax.grad(f))(0.8)
         np.testing.assert_allclose(g, (f(0.8 + 1e-2) - f(0.8 - 1e-2)) / 2e-2, rtol=5e-2, atol=1e-4)
 
 

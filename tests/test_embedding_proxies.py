@@ -35,17 +35,23 @@ _PA = {"default": {}, "m3": {"margin": 0.3, "alpha": 8.0}}
 @pytest.mark.parametrize("case", sorted(_PA))
 def test_proxy_anchor_against_pml(case, x64):
     x, p, y, kw = G["pa_x"], G["pa_p"], G["pa_labels"], _PA[case]
-    value, (gx, gp) = _vg(lambda a, b: jaxloss.proxy_anchor_loss(a, b, y, **kw), (0, 1))(x, p)
+
+    @jax.jit
+    def run(a, b):
+        value, grads = jax.value_and_grad(
+            lambda u, v: jaxloss.proxy_anchor_loss(u, v, y, **kw), (0, 1)
+        )(a, b)
+        none = jaxloss.proxy_anchor_loss(a, b, y, reduction="none", **kw)
+        return value, grads, none, jaxloss.proxy_anchor_loss(a, b, y, reduction="sum", **kw)
+
+    value, (gx, gp), none, total = run(x, p)
     np.testing.assert_allclose(value, G[f"pa_{case}_mean"], **TOL)
     np.testing.assert_allclose(gx, G[f"pa_{case}_gx"], **TOL)
     np.testing.assert_allclose(gp, G[f"pa_{case}_gp"], **TOL)
-    none = jaxloss.proxy_anchor_loss(x, p, y, reduction="none", **kw)
     assert none.shape == (p.shape[1],)
     np.testing.assert_allclose(none, G[f"pa_{case}_none"], **TOL)
     np.testing.assert_allclose(np.sum(none), G[f"pa_{case}_mean"], **TOL)
-    np.testing.assert_allclose(
-        jaxloss.proxy_anchor_loss(x, p, y, reduction="sum", **kw), value, **TOL
-    )
+    np.testing.assert_allclose(total, value, **TOL)
 
 
 def test_proxy_anchor_ignored_labels_masks_and_traced_hyperparameters(x64):
@@ -54,18 +60,20 @@ def test_proxy_anchor_ignored_labels_masks_and_traced_hyperparameters(x64):
     y_ign = y.copy()
     y_ign[[1, 5]] = -1
     keep = y_ign != -1
-    np.testing.assert_allclose(
-        jaxloss.proxy_anchor_loss(x, p, y_ign),
-        jaxloss.proxy_anchor_loss(x[keep], p, y[keep]),
-        **TOL,
-    )
-    # where masks proxies; weights scale the per-proxy terms; "mean" is the (weighted) sum.
-    none = np.asarray(jaxloss.proxy_anchor_loss(x, p, y, reduction="none"))
     w = np.linspace(0.5, 2.0, p.shape[1])
     m = np.array([True, False, True, True, False, True])
-    np.testing.assert_allclose(
-        jaxloss.proxy_anchor_loss(x, p, y, weights=w, where=m), np.sum(w * none * m), **TOL
-    )
+    ignored, dropped, none, weighted = jax.jit(
+        lambda a, b: (
+            jaxloss.proxy_anchor_loss(a, b, y_ign),
+            jaxloss.proxy_anchor_loss(a[keep], b, y[keep]),
+            jaxloss.proxy_anchor_loss(a, b, y, reduction="none"),
+            jaxloss.proxy_anchor_loss(a, b, y, weights=w, where=m),
+        )
+    )(x, p)
+    np.testing.assert_allclose(ignored, dropped, **TOL)
+    # where masks proxies; weights scale the per-proxy terms; "mean" is the (weighted) sum.
+    none = np.asarray(none)
+    np.testing.assert_allclose(weighted, np.sum(w * none * m), **TOL)
     value, grads = _vg(
         lambda a, b: jaxloss.proxy_anchor_loss(a, b, y, where=np.zeros(6, bool)), (0, 1)
     )(x, p)
@@ -126,11 +134,15 @@ def test_soft_triple_against_pml(case, x64):
     def f(a, b):
         return jaxloss.soft_triple_loss(a, b, y, centers_per_class=k, **kw)
 
-    value, (gx, gw) = _vg(f, (0, 1))(x, w)
+    @jax.jit
+    def run(a, b):
+        none = jaxloss.soft_triple_loss(a, b, y, centers_per_class=k, reduction="none", **kw)
+        return jax.value_and_grad(f, (0, 1))(a, b), none
+
+    (value, (gx, gw)), none = run(x, w)
     np.testing.assert_allclose(value, G[f"st_{case}_mean"], **TOL)
     np.testing.assert_allclose(gx, G[f"st_{case}_gx"], **TOL)
     np.testing.assert_allclose(gw, G[f"st_{case}_gw"], **TOL)
-    none = jaxloss.soft_triple_loss(x, w, y, centers_per_class=k, reduction="none", **kw)
     np.testing.assert_allclose(none, G[f"st_{case}_none"], **TOL)
 
 
@@ -139,21 +151,23 @@ def test_soft_triple_options_and_edges(x64):
     # Label -1 is ignored (0 in "none", out of the mean).
     y_ign = y.copy()
     y_ign[0] = -1
-    none = jaxloss.soft_triple_loss(x, w, y_ign, centers_per_class=3, reduction="none")
-    assert none[0] == 0.0
-    np.testing.assert_allclose(
-        jaxloss.soft_triple_loss(x, w, y_ign, centers_per_class=3), np.mean(none[1:]), **TOL
-    )
-    # One centre per class and gamma -> any value: the plain normalised-softmax head.
     w1 = w[:, ::3]
+    none, mean, one_center = jax.jit(
+        lambda a, b: (
+            jaxloss.soft_triple_loss(a, b, y_ign, centers_per_class=3, reduction="none"),
+            jaxloss.soft_triple_loss(a, b, y_ign, centers_per_class=3),
+            jaxloss.soft_triple_loss(a, b[:, ::3], y, centers_per_class=1),
+        )
+    )(x, w)
+    assert none[0] == 0.0
+    np.testing.assert_allclose(mean, np.mean(none[1:]), **TOL)
+    # One centre per class and gamma -> any value: the plain normalised-softmax head.
     cos = (x / np.linalg.norm(x, axis=1, keepdims=True)) @ (
         w1 / np.linalg.norm(w1, axis=0, keepdims=True)
     )
     logits = 20.0 * (cos - 0.01 * np.eye(4)[y])
     expected = np.mean(np.log(np.exp(logits).sum(1)) - logits[np.arange(len(y)), y])
-    np.testing.assert_allclose(
-        jaxloss.soft_triple_loss(x, w1, y, centers_per_class=1), expected, **TOL
-    )
+    np.testing.assert_allclose(one_center, expected, **TOL)
     with pytest.raises(
         ValueError, match=r"soft_triple_loss: .*centers must be \[dim, classes \* 5\]"
     ):
@@ -336,32 +350,41 @@ def test_sub_center_outliers_against_pml(case, threshold, x64):
 def test_sub_center_with_one_center_is_arcface_and_edges(x64):
     x, w, y = G["sc_k2_x"], G["sc_k2_w"], G["sc_k2_labels"]
     w1 = w[:, ::2]
-    for easy in (False, True):
-        np.testing.assert_allclose(
-            jaxloss.sub_center_arcface_loss(x, w1, y, sub_centers=1, scale=16.0, easy_margin=easy),
-            jaxloss.arcface_loss(x, w1, y, scale=16.0, easy_margin=easy),
-            **TOL,
-        )
+    pairs = jax.jit(
+        lambda a, b: [
+            (
+                jaxloss.sub_center_arcface_loss(a, b, y, sub_centers=1, scale=16.0, easy_margin=e),
+                jaxloss.arcface_loss(a, b, y, scale=16.0, easy_margin=e),
+            )
+            for e in (False, True)
+        ]
+    )(x, w1)
+    for sub_center, arcface in pairs:
+        np.testing.assert_allclose(sub_center, arcface, **TOL)
     # Tied sub-centres: the gradient goes to the first one only.
     tied = np.repeat(w1, 2, axis=1)
-    g = jax.grad(lambda b: jaxloss.sub_center_arcface_loss(x, b, y, sub_centers=2, scale=16.0))(
-        tied
-    )
+    g = jax.jit(
+        jax.grad(lambda b: jaxloss.sub_center_arcface_loss(x, b, y, sub_centers=2, scale=16.0))
+    )(tied)
     assert np.all(g[:, 1::2] == 0.0) and np.any(g[:, ::2] != 0.0)
     # Label -1: ignored by the loss, never an outlier; an absent class gets its first sub-centre.
     y_ign = np.where(y == 3, -1, y)
-    mask, dominant = jaxloss.sub_center_outliers(x, w, y_ign, sub_centers=2)
+    (mask, dominant), none = jax.jit(
+        lambda a, b: (
+            jaxloss.sub_center_outliers(a, b, y_ign, sub_centers=2),
+            jaxloss.sub_center_arcface_loss(a, b, y_ign, sub_centers=2, reduction="none"),
+        )
+    )(x, w)
     assert not np.any(mask[y_ign == -1])
     np.testing.assert_array_equal(dominant[:, 3], w[:, 6])
-    none = jaxloss.sub_center_arcface_loss(x, w, y_ign, sub_centers=2, reduction="none")
     assert np.all(np.asarray(none)[y_ign == -1] == 0.0)
     # An embedding on a sub-centre (cos = 1) keeps finite gradients.
     x_on = x.copy()
     x_on[0] = w[:, 2 * y[0]]
     _finite(
-        jax.grad(lambda a, b: jaxloss.sub_center_arcface_loss(a, b, y, sub_centers=2), (0, 1))(
-            x_on, w
-        )
+        jax.jit(
+            jax.grad(lambda a, b: jaxloss.sub_center_arcface_loss(a, b, y, sub_centers=2), (0, 1))
+        )(x_on, w)
     )
     with pytest.raises(
         ValueError, match=r"sub_center_arcface_loss: .*centers must be \[dim, classes \* 3\]"
@@ -389,11 +412,16 @@ def test_multiplicative_margin_against_pml(case, x64):
     name, kw = _LM[case]
     fn = jaxloss.get(name)
     x, w, y = G["lm_x"], G["lm_w"], G["lm_labels"]
-    value, (gx, gw) = _vg(lambda a, b: fn(a, b, y, **kw), (0, 1))(x, w)
+    (value, (gx, gw)), none = jax.jit(
+        lambda a, b: (
+            jax.value_and_grad(lambda u, v: fn(u, v, y, **kw), (0, 1))(a, b),
+            fn(a, b, y, reduction="none", **kw),
+        )
+    )(x, w)
     np.testing.assert_allclose(value, G[f"lm_{case}_mean"], **TOL)
     np.testing.assert_allclose(gx, G[f"lm_{case}_gx"], **TOL)
     np.testing.assert_allclose(gw, G[f"lm_{case}_gw"], **TOL)
-    np.testing.assert_allclose(fn(x, w, y, reduction="none", **kw), G[f"lm_{case}_none"], **TOL)
+    np.testing.assert_allclose(none, G[f"lm_{case}_none"], **TOL)
 
 
 def test_multiplicative_margin_edges(x64):
@@ -402,18 +430,24 @@ def test_multiplicative_margin_edges(x64):
     logits = x @ w
     expected = np.mean(np.log(np.exp(logits).sum(1)) - logits[np.arange(len(y)), y])
     np.testing.assert_allclose(
-        jaxloss.large_margin_softmax_loss(x, w, y, margin=1), expected, **TOL
+        jax.jit(lambda a, b: jaxloss.large_margin_softmax_loss(a, b, y, margin=1))(x, w),
+        expected,
+        **TOL,
     )
     # psi(theta) = (-1)^k cos(m theta) - 2k is continuous and decreasing from 1 to 1 - 2m. On the
     # unit circle with centres e0, e1 the loss is log(1 + exp(sin(theta) - psi(theta))).
     theta = np.linspace(0.0, np.pi, 721)
     xs = np.stack([np.cos(theta), np.sin(theta)], axis=1)
-    for m in (2, 3, 4):
-        none = np.asarray(
+    nones = jax.jit(
+        lambda a: [
             jaxloss.sphereface_loss(
-                xs, np.eye(2), np.zeros(721, np.int32), margin=m, reduction="none"
+                a, np.eye(2), np.zeros(721, np.int32), margin=m, reduction="none"
             )
-        )
+            for m in (2, 3, 4)
+        ]
+    )(xs)
+    for m, none in zip((2, 3, 4), nones):
+        none = np.asarray(none)
         psi = np.sin(theta) - np.log(np.expm1(none))
         np.testing.assert_allclose(psi[[0, -1]], [1.0, 1.0 - 2 * m], atol=1e-9)
         assert np.all(np.diff(psi) <= 1e-12)
@@ -423,8 +457,14 @@ def test_multiplicative_margin_edges(x64):
     x_edge[0] = w[:, y[0]]
     x_edge[1] = -w[:, y[1]]
     x_edge[2] = 0.0
-    for fn in (jaxloss.large_margin_softmax_loss, jaxloss.sphereface_loss):
-        _finite(jax.grad(lambda a, b, f=fn: f(a, b, y), (0, 1))(x_edge, w))
+    _finite(
+        jax.jit(
+            lambda a, b: [
+                jax.grad(lambda u, v, f=fn: f(u, v, y), (0, 1))(a, b)
+                for fn in (jaxloss.large_margin_softmax_loss, jaxloss.sphereface_loss)
+            ]
+        )(x_edge, w)
+    )
     for bad in (0, 2.0, True):
         with pytest.raises(
             ValueError, match=r"large_margin_softmax_loss: margin must be a static positive int"
@@ -434,11 +474,14 @@ def test_multiplicative_margin_edges(x64):
         jaxloss.sphereface_loss(x, w, y, scale=-1.0)
     y_ign = y.copy()
     y_ign[3] = -1
-    none = jaxloss.sphereface_loss(x, w, y_ign, reduction="none")
+    none, mean = jax.jit(
+        lambda a, b: (
+            jaxloss.sphereface_loss(a, b, y_ign, reduction="none"),
+            jaxloss.sphereface_loss(a, b, y_ign),
+        )
+    )(x, w)
     assert none[3] == 0.0
-    np.testing.assert_allclose(
-        jaxloss.sphereface_loss(x, w, y_ign), np.mean(np.delete(np.asarray(none), 3)), **TOL
-    )
+    np.testing.assert_allclose(mean, np.mean(np.delete(np.asarray(none), 3)), **TOL)
 
 
 def test_half_and_jit_paths_agree():

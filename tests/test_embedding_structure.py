@@ -247,8 +247,8 @@ def test_tuplet_is_finite_at_cosine_one():
     # and its value is the limit.
     x = jnp.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     y = jnp.array([0, 0, 1])
-    value, grad = jax.value_and_grad(
-        lambda v: jaxloss.tuplet_margin_loss(v, y, margin=0.1, scale=4.0)
+    value, grad = jax.jit(
+        jax.value_and_grad(lambda v: jaxloss.tuplet_margin_loss(v, y, margin=0.1, scale=4.0))
     )(x)
     _finite(value, grad)
     expected = np.log1p(np.exp(4.0 * (0.0 - np.cos(-0.1))))
@@ -260,7 +260,7 @@ def test_nca_stays_finite_where_pml_underflows():
     # difference of log-sum-exps gives the exact value.
     x = jnp.array([[0.0], [30.0], [1.0]])
     y = jnp.array([0, 0, 1])
-    none = jaxloss.nca_loss(x, y, reduction="none")
+    none = jax.jit(lambda v: jaxloss.nca_loss(v, y, reduction="none"))(x)
     _finite(none)
     np.testing.assert_allclose(none[0], 900.0 - 1.0 + np.log1p(np.exp(1.0 - 900.0)), rtol=1e-6)
 
@@ -282,17 +282,22 @@ def test_callable_metric_and_hyper_parameters_are_differentiable():
     def sq(a, b):
         return jnp.sum(jnp.square(a[:, None, :] - b[None, :, :]), axis=-1)
 
-    np.testing.assert_allclose(jaxloss.nca_loss(x, y, metric=sq), jaxloss.nca_loss(x, y), rtol=1e-5)
-    grads = jax.grad(
-        lambda a, b, m, s: (
-            jaxloss.multi_similarity_loss(x, y, alpha=a, beta=b, base=m)
-            + jaxloss.circle_loss(x, y, m=m, gamma=b)
-            + jaxloss.angular_loss(x, y, alpha=s / 2)
-            + jaxloss.tuplet_margin_loss(x, y, margin=s / 8, scale=b)
-            + jaxloss.lifted_structure_loss(x, y, neg_margin=a, pos_margin=m)
-            + jaxloss.nca_loss(x, y, softmax_scale=s)
-        ),
-        argnums=(0, 1, 2, 3),
+    with_sq, plain = jax.jit(lambda v: (jaxloss.nca_loss(v, y, metric=sq), jaxloss.nca_loss(v, y)))(
+        x
+    )
+    np.testing.assert_allclose(with_sq, plain, rtol=1e-5)
+    grads = jax.jit(
+        jax.grad(
+            lambda a, b, m, s: (
+                jaxloss.multi_similarity_loss(x, y, alpha=a, beta=b, base=m)
+                + jaxloss.circle_loss(x, y, m=m, gamma=b)
+                + jaxloss.angular_loss(x, y, alpha=s / 2)
+                + jaxloss.tuplet_margin_loss(x, y, margin=s / 8, scale=b)
+                + jaxloss.lifted_structure_loss(x, y, neg_margin=a, pos_margin=m)
+                + jaxloss.nca_loss(x, y, softmax_scale=s)
+            ),
+            argnums=(0, 1, 2, 3),
+        )
     )(2.0, 10.0, 0.3, 1.0)
     _finite(grads)
     assert all(float(g) != 0.0 for g in grads)
@@ -356,8 +361,8 @@ def test_ref_where_drops_reference_rows_nan_included(case):
     def dropped(e, r):
         return fn(e, y, ref_embeddings=r[np.asarray(keep)], ref_labels=ry[np.asarray(keep)], **kw)
 
-    v1, (g1, gr1) = jax.value_and_grad(masked, (0, 1))(x, poisoned)
-    v2, (g2, gr2) = jax.value_and_grad(dropped, (0, 1))(x, ref)
+    v1, (g1, gr1) = jax.jit(jax.value_and_grad(masked, (0, 1)))(x, poisoned)
+    v2, (g2, gr2) = jax.jit(jax.value_and_grad(dropped, (0, 1)))(x, ref)
     np.testing.assert_allclose(v1, v2, rtol=1e-5)
     np.testing.assert_allclose(g1, g2, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(gr1, gr2, rtol=1e-4, atol=1e-6)  # zero on the dropped rows
@@ -368,11 +373,13 @@ def test_references_equal_to_the_batch_keep_the_self_pairs():
     # With ref_embeddings = embeddings nothing is excluded: each anchor is its own positive.
     x, y = jnp.asarray(G["l_x"], jnp.float32), jnp.asarray(Y)
     pos = jnp.asarray(Y[:, None] == Y[None, :])
-    np.testing.assert_allclose(
-        jaxloss.multi_similarity_loss(x, y, ref_embeddings=x, ref_labels=y),
-        jaxloss.multi_similarity_loss(x, y, pos_mask=pos),
-        rtol=1e-6,
-    )
+    with_refs, with_mask = jax.jit(
+        lambda v: (
+            jaxloss.multi_similarity_loss(v, y, ref_embeddings=v, ref_labels=y),
+            jaxloss.multi_similarity_loss(v, y, pos_mask=pos),
+        )
+    )(x)
+    np.testing.assert_allclose(with_refs, with_mask, rtol=1e-6)
     with pytest.raises(ValueError, match="multi_similarity_loss: ref_embeddings needs ref_labels"):
         jaxloss.multi_similarity_loss(x, y, ref_embeddings=x)
     with pytest.raises(ValueError, match="nca_loss: ref_labels and ref_where need ref_embeddings"):

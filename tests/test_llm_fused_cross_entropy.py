@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,14 +21,19 @@ CASES = {"plain": (False, 0.0, 0.0), "smooth_bias": (True, 0.15, 0.0), "zloss": 
 flce = jaxloss.fused_linear_cross_entropy
 
 
-def _value_and_grads(fn, *arrays):
-    """``fn`` and the gradients of ``sum(fn)`` w.r.t. every array argument (one jitted call)."""
-
+@functools.cache
+def _jitted_value_and_grads(fn):
+    # One jitted function per ``fn``: calls with the same ``fn`` and shapes share one compile.
     def both(*a):
         value, vjp = jax.vjp(fn, *a)
         return value, vjp(jnp.ones_like(value))
 
-    return jax.jit(both)(*arrays)
+    return jax.jit(both)
+
+
+def _value_and_grads(fn, *arrays):
+    """``fn`` and the gradients of ``sum(fn)`` w.r.t. every array argument (one jitted call)."""
+    return _jitted_value_and_grads(fn)(*arrays)
 
 
 def _unfused(h, w, y, *, bias=None, label_smoothing=0.0, z_loss=0.0, ignore_index=-100, reduction="mean"):

@@ -81,6 +81,8 @@ LIVE = {
     "optax/ctc_loss/0": optax.losses.ctc_loss,
     "optax/ntxent/0": lambda e, y: optax.losses.ntxent(e, y, temperature=0.07),
     "optax/multiclass_generalized_dice_loss/0": lambda x, y: _optax_generalized_dice(x, y),
+    "optax/cosine_similarity/0": optax.losses.cosine_similarity,
+    "optax/cosine_distance/0": optax.losses.cosine_distance,
     "ott/scipy.stats.wasserstein_distance/0": scipy.stats.wasserstein_distance,
     "ott/scipy.stats.energy_distance/0": lambda x, y: scipy.stats.energy_distance(x[:, 0], y[:, 0]),
     "ott/scipy.spatial.distance.jensenshannon/0": lambda lp, lq: (
@@ -161,8 +163,15 @@ def test_every_row_has_a_check():
     for row in ROWS:
         where = f"{row.anchor} {row.name}"
         assert row.anchor in ANCHORS, where
-        assert row.loss in available, f"{where}: {row.loss} is not a registered loss"
-        keywords = accepted(jaxloss.get(row.loss))
+        if row.utility:  # a public function that is not a registered loss
+            assert row.loss not in available, f"{where}: {row.loss} is registered: drop utility"
+            assert row.loss in jaxloss.__all__, f"{where}: {row.loss} is not public"
+            assert row.check.startswith("test:"), f"{where}: utility rows name their family test"
+            fn = getattr(jaxloss, row.loss)
+        else:
+            assert row.loss in available, f"{where}: {row.loss} is not a registered loss"
+            fn = jaxloss.get(row.loss)
+        keywords = accepted(fn)
         if keywords is not None:
             unknown = set(row.kwargs) - keywords
             assert not unknown, f"{where}: unknown keywords {unknown}"
@@ -219,6 +228,13 @@ def test_every_row_has_a_check():
         ("open_clip.SigLipLoss", "siglip_loss"),
         ("ot.wasserstein_1d", "wasserstein_1d"),
         ("liger_kernel.chunked_loss.LigerFusedLinearDPOLoss", "fused_linear_dpo_loss"),
+        ("keras.losses.CosineSimilarity", "cosine_similarity"),
+        ("BinaryFocalCrossentropy", "sigmoid_focal_loss"),
+        ("monai.losses.AUCMLoss", "aucm_loss"),
+        ("PatchAdversarialLoss", "patch_adversarial_loss"),
+        ("torch.nn.AdaptiveLogSoftmaxWithLoss", "adaptive_log_softmax_loss"),
+        ("tfa.losses.WeightedKappaLoss", "weighted_kappa_loss"),
+        ("ott.tools.unreg.wassdis_p", "exact_wasserstein"),
     ],
 )
 def test_get_resolves_anchor_names(name, loss):
@@ -228,11 +244,26 @@ def test_get_resolves_anchor_names(name, loss):
 def test_registered_names_win_and_every_row_name_resolves():
     # jaxloss's own multiclass_hinge_loss (Weston-Watkins) is not optax's (Crammer-Singer).
     assert jaxloss.get("multiclass_hinge_loss") is jaxloss.multiclass_hinge_loss
-    for row in ROWS:
+    resolved = [r for r in ROWS if not r.utility]
+    for row in resolved:
         prefix = ANCHORS[row.anchor]["prefixes"][0]
         for name in (row.name, *row.aliases):
-            first = next(r for r in ROWS if r.anchor == row.anchor and name in (r.name, *r.aliases))
+            first = next(
+                r for r in resolved if r.anchor == row.anchor and name in (r.name, *r.aliases)
+            )
             assert jaxloss.get(prefix + name) is jaxloss.get(first.loss), prefix + name
+
+
+def test_utility_rows_are_documented_but_not_resolved():
+    # get() returns registered losses only: a solver or factory row is not one.
+    utility = [r for r in ROWS if r.utility]
+    assert {"gromov_wasserstein", "make_fenchel_young_loss"} <= {r.loss for r in utility}
+    for row in utility:
+        prefix = ANCHORS[row.anchor]["prefixes"][0]
+        if any(r.name == row.name and not r.utility for r in ROWS):
+            continue
+        with pytest.raises(ValueError, match="no loss named"):
+            jaxloss.get(prefix + row.name)
 
 
 @pytest.mark.parametrize("name", ["TripletMarginLoss", "ContrastiveLoss"])

@@ -27,10 +27,13 @@ CASES = [(n, v) for n in LOSSES for v in ("plain", "where", "weights") if f"{n}/
 def test_against_rax(name, variant, x64):
     kwargs = {"plain": {}, "where": {"where": G["where"]}, "weights": {"weights": G["weights"]}}[variant]
     fn = LOSSES[name]
-    value, grad = jax.value_and_grad(lambda s: fn(s, G["labels"], **kwargs))(G["scores"])
+
+    def run(s, y):  # one jit: eager op-by-op dispatch compiles every primitive (CI time)
+        return jax.value_and_grad(lambda s: fn(s, y, **kwargs))(s), fn(s, y, reduction="none", **kwargs)
+
+    (value, grad), none = jax.jit(run)(G["scores"], G["labels"])
     np.testing.assert_allclose(value, G[f"{name}/{variant}/value"], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(grad, G[f"{name}/{variant}/grad"], rtol=1e-9, atol=1e-12)
-    none = fn(G["scores"], G["labels"], reduction="none", **kwargs)
     expected = G[f"{name}/{variant}/none"]  # rax flattens the pair axes
     np.testing.assert_allclose(np.reshape(none, expected.shape), expected, rtol=1e-10, atol=1e-12)
 
@@ -38,7 +41,7 @@ def test_against_rax(name, variant, x64):
 @pytest.mark.parametrize("fn", list(LOSSES.values()))
 def test_all_masked_lists_give_zero_and_zero_gradient(fn):
     scores, labels = jnp.ones((2, 4)), jnp.array([[1.0, 0, 2, 0], [0, 1, 0, 0]])
-    value, grad = jax.value_and_grad(lambda s: fn(s, labels, where=jnp.zeros((2, 4), bool)))(scores)
+    value, grad = jax.jit(jax.value_and_grad(lambda s: fn(s, labels, where=jnp.zeros((2, 4), bool))))(scores)
     assert value == 0.0
     np.testing.assert_array_equal(grad, 0.0)
 

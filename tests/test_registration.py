@@ -34,14 +34,26 @@ LNCC = {
 lncc = jaxloss.local_normalized_cross_correlation_loss
 
 
+def _none_value_and_grad(fn, *args, argnums=0, **kwargs):
+    """``fn(*args, reduction="none")`` and the value and gradient of its default reduction.
+
+    One compiled call: eager op-by-op dispatch compiles every primitive, which for these
+    convolution- and histogram-heavy losses costs several times one jit (CI time).
+    """
+
+    def run(*args):
+        none = fn(*args, reduction="none", **kwargs)
+        return none, jax.value_and_grad(lambda *a: fn(*a, **kwargs), argnums=argnums)(*args)
+
+    return jax.jit(run)(*args)
+
+
 @pytest.mark.parametrize("name, key, normalize", FIELD_CASES)
 def test_regularizers_match_monai(name, key, normalize, x64):
     fn, u = REGULARIZERS[name], jnp.asarray(G[f"field_{key}"])
     case = f"{name}_{key}" + ("_normalize" if normalize else "")
-    np.testing.assert_allclose(
-        fn(u, normalize=normalize, reduction="none"), G[f"{case}/none"], rtol=1e-10, atol=1e-12
-    )
-    value, grad = jax.value_and_grad(lambda u: fn(u, normalize=normalize))(u)
+    none, (value, grad) = _none_value_and_grad(fn, u, normalize=normalize)
+    np.testing.assert_allclose(none, G[f"{case}/none"], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(value, G[f"{case}/mean"], rtol=1e-10)
     np.testing.assert_allclose(grad, G[f"{case}/grad"], rtol=1e-9, atol=1e-13)
 
@@ -53,10 +65,8 @@ def test_lncc_matches_monai(case, x64):
     # MONAI builds the triangular and Gaussian kernels, and their volume, in float32.
     rtol = 1e-5 if kwargs.get("kernel_type") in ("triangular", "gaussian") else 1e-9
     atol = 1e-12 if rtol < 1e-6 else 1e-8
-    np.testing.assert_allclose(
-        lncc(p, t, reduction="none", **kwargs), G[f"lncc_{case}/none"], rtol=rtol, atol=1e-12
-    )
-    value, (gp, gt) = jax.value_and_grad(lambda p, t: lncc(p, t, **kwargs), argnums=(0, 1))(p, t)
+    none, (value, (gp, gt)) = _none_value_and_grad(lncc, p, t, argnums=(0, 1), **kwargs)
+    np.testing.assert_allclose(none, G[f"lncc_{case}/none"], rtol=rtol, atol=1e-12)
     np.testing.assert_allclose(value, G[f"lncc_{case}/mean"], rtol=rtol)
     np.testing.assert_allclose(gp, G[f"lncc_{case}/gp"], rtol=rtol * 10, atol=atol)
     np.testing.assert_allclose(gt, G[f"lncc_{case}/gt"], rtol=rtol * 10, atol=atol)
@@ -121,17 +131,15 @@ def test_lncc_constant_images_are_finite():
     # Inside (away from the zero padding) both variances fall below the floor: the loss is
     # -s_nr / s_dr^2 there, with finite gradients everywhere.
     x = jnp.ones((1, 5, 5, 1))
-    kwargs = {"smooth_numerator": 1e-12}
-    none = lncc(x, x, reduction="none", **kwargs)
+    none, (_, grads) = _none_value_and_grad(lncc, x, x, argnums=(0, 1), smooth_numerator=1e-12)
     np.testing.assert_allclose(none[:, 1:-1, 1:-1], -1e-12 / 1e-10, rtol=1e-4)
-    grads = jax.grad(lambda p, t: lncc(p, t, **kwargs), argnums=(0, 1))(x, x)
     assert all(np.all(np.isfinite(g)) for g in grads)
 
 
 @pytest.mark.parametrize("fn", [jaxloss.bending_energy_loss, jaxloss.diffusion_loss])
 def test_regularizers_check_grads(fn, x64):
     u = jnp.asarray(G["field_2d"])
-    check_grads(lambda u: fn(u, normalize=True), (u,), order=2, modes=("rev",))
+    check_grads(jax.jit(lambda u: fn(u, normalize=True)), (u,), order=2, modes=("rev",))
 
 
 def test_lncc_smoothing_may_be_traced():
@@ -158,10 +166,8 @@ MI = {
 def test_mutual_information_matches_monai(case, x64):
     key, kwargs = MI[case]
     p, t = jnp.asarray(G[f"mi_image_{key}/p"]), jnp.asarray(G[f"mi_image_{key}/t"])
-    np.testing.assert_allclose(
-        mi(p, t, reduction="none", **kwargs), G[f"mi_{case}/none"], rtol=1e-9
-    )
-    value, (gp, gt) = jax.value_and_grad(lambda p, t: mi(p, t, **kwargs), argnums=(0, 1))(p, t)
+    none, (value, (gp, gt)) = _none_value_and_grad(mi, p, t, argnums=(0, 1), **kwargs)
+    np.testing.assert_allclose(none, G[f"mi_{case}/none"], rtol=1e-9)
     np.testing.assert_allclose(value, G[f"mi_{case}/mean"], rtol=1e-9)
     np.testing.assert_allclose(gp, G[f"mi_{case}/gp"], rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(gt, G[f"mi_{case}/gt"], rtol=1e-7, atol=1e-12)
@@ -169,8 +175,9 @@ def test_mutual_information_matches_monai(case, x64):
 
 def test_mutual_information_float32_matches_monai():
     p, t = (jnp.asarray(G[f"mi_image_2d/{k}"], jnp.float32) for k in ("p", "t"))
-    np.testing.assert_allclose(mi(p, t), G["mi_gaussian_2d/mean"], rtol=1e-5)
-    np.testing.assert_allclose(mi(p, t, kernel_type="b-spline"), G["mi_bspline_2d/mean"], rtol=1e-5)
+    gaussian, bspline = jax.jit(lambda p, t: (mi(p, t), mi(p, t, kernel_type="b-spline")))(p, t)
+    np.testing.assert_allclose(gaussian, G["mi_gaussian_2d/mean"], rtol=1e-5)
+    np.testing.assert_allclose(bspline, G["mi_bspline_2d/mean"], rtol=1e-5)
 
 
 def test_mutual_information_is_larger_for_dependent_images(x64):
@@ -178,7 +185,8 @@ def test_mutual_information_is_larger_for_dependent_images(x64):
     t = jnp.asarray(rng.uniform(size=(1, 12, 12, 1)))
     independent = jnp.asarray(rng.uniform(size=(1, 12, 12, 1)))
     for kernel_type in ("gaussian", "b-spline"):
-        assert mi(t, t, kernel_type=kernel_type) < mi(independent, t, kernel_type=kernel_type)
+        f = jax.jit(lambda p, t: mi(p, t, kernel_type=kernel_type))  # noqa: B023 (called here)
+        assert f(t, t) < f(independent, t)
 
 
 def test_mutual_information_option_errors():
@@ -195,6 +203,8 @@ def test_mutual_information_option_errors():
 
 def test_mutual_information_sigma_ratio_may_be_traced():
     p, t = (jnp.asarray(G[f"mi_image_2d/{k}"], jnp.float32) for k in ("p", "t"))
-    f = jax.jit(lambda s: mi(p, t, sigma_ratio=s))
-    np.testing.assert_allclose(f(0.8), mi(p, t, sigma_ratio=0.8), rtol=1e-6)
-    assert np.isfinite(jax.grad(lambda s: mi(p, t, sigma_ratio=s))(0.8))
+    value, grad = jax.jit(jax.value_and_grad(lambda s: mi(p, t, sigma_ratio=s)))(0.8)
+    np.testing.assert_allclose(
+        value, jax.jit(lambda p, t: mi(p, t, sigma_ratio=0.8))(p, t), rtol=1e-6
+    )
+    assert np.isfinite(grad)

@@ -76,12 +76,25 @@ def _value_and_grad(fn, x, t, argnums=0, **kwargs):
     return jax.value_and_grad(lambda a, b: jnp.sum(fn(a, b, **kwargs)), argnums=argnums)(x, t)
 
 
+def _jitted_value_and_grad(fn, x, t, **kwargs):
+    """``fn(x, t)`` and the gradient of its sum, in one compiled call.
+
+    For the Lovasz losses (sorts, cumulative sums, gathers) eager op-by-op dispatch compiles
+    every primitive and costs more than one jit; the overlap losses share eagerly compiled
+    primitives across cases and stay eager (CI time).
+    """
+    return jax.jit(lambda a, b: (fn(a, b, **kwargs), _value_and_grad(fn, a, b, **kwargs)[1]))(x, t)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_values_and_gradients_match_references(case, x64):
     fn, xk, tk, kwargs = CASES[case]
     x, t = jnp.asarray(G[xk]), jnp.asarray(G[tk])
-    value = fn(x, t, **kwargs)
-    _, grad = _value_and_grad(fn, x, t, **kwargs)
+    if fn in (lovasz_softmax, lovasz_hinge):
+        value, grad = _jitted_value_and_grad(fn, x, t, **kwargs)
+    else:
+        value = fn(x, t, **kwargs)
+        _, grad = _value_and_grad(fn, x, t, **kwargs)
     rtol = 1e-5 if fn is gdl else 1e-7  # MONAI computes the GDL weights in float32
     expected = G[f"{case}/value"]
     np.testing.assert_allclose(value, expected.reshape(np.shape(value)), rtol=rtol, atol=1e-10)
@@ -103,8 +116,9 @@ def test_monai_test_case_value():
     x = jnp.array([[[1.0, -1.0], [-1.0, 1.0]]])[..., None]
     y = jnp.array([[[1, 0], [1, 1]]])
     kwargs = {"activation": "sigmoid", "smooth_numerator": 1e-6, "smooth_denominator": 1e-6}
-    np.testing.assert_allclose(dice(x, y, **kwargs), 0.307576, rtol=1e-5)
-    np.testing.assert_allclose(jax.grad(dice)(x, y, **kwargs), G["monai_case/grad"].reshape(x.shape), rtol=1e-5, atol=1e-7)
+    value, grad = jax.jit(jax.value_and_grad(lambda a, b: dice(a, b, **kwargs)))(x, y)
+    np.testing.assert_allclose(value, 0.307576, rtol=1e-5)
+    np.testing.assert_allclose(grad, G["monai_case/grad"].reshape(x.shape), rtol=1e-5, atol=1e-7)
 
 
 def test_integer_and_one_hot_targets_agree(x64):
@@ -199,7 +213,7 @@ def test_ignore_index_everything_ignored_is_zero_with_zero_gradient(x64):
         value, grad = jax.value_and_grad(fn)(x, t, ignore_index=255)
         np.testing.assert_allclose(value, 0.0, atol=1e-12)
         np.testing.assert_array_equal(grad, 0.0)
-    value, grad = jax.value_and_grad(lovasz_softmax)(x, t, ignore_index=255)
+    value, grad = jax.jit(jax.value_and_grad(lambda a, b: lovasz_softmax(a, b, ignore_index=255)))(x, t)
     assert float(value) == 0.0
     np.testing.assert_array_equal(grad, 0.0)
 
@@ -227,8 +241,8 @@ def test_focal_tversky_hand_example():
     # Two pixels, one channel of probabilities [0.8, 0.4], target [1, 0]: TP = 0.8, FP = 0.4,
     # FN = 0.2; alpha = 0.7 on FP, beta = 0.3 on FN: TI = 0.8 / (0.8 + 0.28 + 0.06) = 0.70175...
     p = jnp.array([[[0.8], [0.4]]])
-    value = focal_tversky(p, jnp.array([[1, 0]]), activation=None, alpha=0.7, beta=0.3, gamma=0.75,
-                          smooth_numerator=0.0, smooth_denominator=0.0)
+    value = jax.jit(lambda a, b: focal_tversky(a, b, activation=None, alpha=0.7, beta=0.3, gamma=0.75,
+                                               smooth_numerator=0.0, smooth_denominator=0.0))(p, jnp.array([[1, 0]]))
     np.testing.assert_allclose(value, (1 - 0.8 / 1.14) ** 0.75, rtol=1e-6)
 
 
@@ -242,10 +256,11 @@ def test_none_shapes_and_where_masks(x64):
     assert dice(x, t, reduction="none", batch=True, include_background=False).shape == (2,)
     assert gdl(x, t, reduction="none").shape == (2,)
     assert gdl(x, t, reduction="none", batch=True).shape == ()
-    assert lovasz_softmax(x, t, reduction="none").shape == (3,)
-    assert lovasz_softmax(x, t, reduction="none", per_image=True).shape == (2,)
+    # The Lovasz losses' shapes without running them (eagerly they compile op by op: CI time).
+    assert jax.eval_shape(lambda: lovasz_softmax(x, t, reduction="none")).shape == (3,)
+    assert jax.eval_shape(lambda: lovasz_softmax(x, t, reduction="none", per_image=True)).shape == (2,)
     logits, binary = jnp.asarray(G["logits"]), jnp.asarray(G["binary"])
-    assert lovasz_hinge(logits, binary, reduction="none").shape == ()
+    assert jax.eval_shape(lambda: lovasz_hinge(logits, binary, reduction="none")).shape == ()
     where = jnp.array([[True, False, True], [False, True, True]])
     none = np.asarray(dice(x, t, reduction="none"))
     np.testing.assert_allclose(dice(x, t, where=where), none[np.asarray(where)].mean(), rtol=1e-6)
@@ -258,13 +273,14 @@ def test_lovasz_absent_classes_and_void_images_are_skipped_under_jit(x64):
     np.testing.assert_allclose(none.mean(), G["lovasz_softmax_image/value"], rtol=1e-5)
     # An image whose pixels are all ignored is excluded from the mean over images.
     t_void = t.at[1].set(255)
-    full = lovasz_softmax(x, t_void, per_image=True, ignore_index=255)
-    first = lovasz_softmax(x[:1], t[:1], per_image=True)
+    full = jax.jit(lambda a, b: lovasz_softmax(a, b, per_image=True, ignore_index=255))(x, t_void)
+    first = jax.jit(lambda a, b: lovasz_softmax(a, b, per_image=True))(x[:1], t[:1])
     np.testing.assert_allclose(full, first, rtol=1e-6)
     logits, binary = jnp.asarray(G["logits"]), jnp.asarray(G["binary"])
     b_void = binary.at[0].set(255)
     h = jax.jit(lambda a, b: lovasz_hinge(a, b, per_image=True, ignore_index=255))(logits, b_void)
-    np.testing.assert_allclose(h, lovasz_hinge(logits[1:], binary[1:], per_image=True), rtol=1e-6)
+    h1 = jax.jit(lambda a, b: lovasz_hinge(a, b, per_image=True))(logits[1:], binary[1:])
+    np.testing.assert_allclose(h, h1, rtol=1e-6)
 
 
 def test_bad_labels_raise_eagerly_and_poison_their_item_under_jit():

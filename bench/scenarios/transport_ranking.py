@@ -10,9 +10,9 @@ sides, float32, with the anchor's options spelled out on both sides.
   stopping rule (L1 marginal error, or the unbalanced dual-gradient error as
   ott, checked every 10 iterations, threshold ``SKC_TOL``, at most
   ``SKC_ITERS`` iterations), so both run the same number of iterations.
-  jaxloss runs balanced blocks of 10 iterations in the kernel domain (falling
-  back to the log domain when a scaling leaves a safe range), ott in the log
-  domain; unbalanced, both are log domain.
+  jaxloss runs blocks of 10 iterations in the kernel domain, balanced or
+  unbalanced (falling back to the log domain when a scaling leaves a safe
+  range), ott in the log domain.
 - ``sinkhorn_cost_pot`` / ``sinkhorn_cost_unbalanced_pot``: the transport
   cost ``<C, P>`` (``SinkhornOutput.transport_cost``) vs POT's
   ``sinkhorn2`` / ``sinkhorn_unbalanced2(reg_m = eps tau / (1 - tau),

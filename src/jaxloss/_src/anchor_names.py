@@ -68,6 +68,12 @@ class AnchorRow:
       note: a deliberate difference, or how to read the mapping.
       scale: the jaxloss call times ``scale`` equals the anchor (``optax.l2_loss`` = 0.5 x²).
       tol: relative tolerance of the float32 comparison.
+      utility: ``loss`` is a public jaxloss function that is not a registered loss (a solver,
+        a soft operator, a loss factory or wrapper: ``jaxloss.gromov_wasserstein``,
+        ``jaxloss.make_fenchel_young_loss``). The row is documented and checked like the others,
+        but ``jaxloss.get`` (which returns registered losses only) does not resolve its names.
+      module: the anchor's module when it is not the anchor's usual one (``"torch.nn."`` for a
+        torch module class with no functional form).
     """
 
     anchor: str
@@ -81,11 +87,13 @@ class AnchorRow:
     note: str = ""
     scale: float = 1.0
     tol: float = 1e-4
+    utility: bool = False
+    module: str = ""
 
     @property
     def qualified(self) -> str:
         """The anchor's full name (``torch.nn.functional.nll_loss``)."""
-        return ANCHORS[self.anchor]["module"] + self.name
+        return (self.module or ANCHORS[self.anchor]["module"]) + self.name
 
     @property
     def ident(self) -> str:
@@ -130,6 +138,11 @@ ANCHORS: dict[str, dict[str, Any]] = {
         "title": "Keras 3",
         "module": "keras.losses.",
         "prefixes": ("keras.losses.", "keras.", "tf.keras.losses.", "tf.keras."),
+    },
+    "tfa": {
+        "title": "TensorFlow Addons",
+        "module": "tfa.losses.",
+        "prefixes": ("tfa.losses.", "tensorflow_addons.losses.", "tfa."),
     },
     "st": {
         "title": "sentence-transformers",
@@ -233,6 +246,8 @@ def _rows() -> tuple[AnchorRow, ...]:
         R('torch', 'triplet_margin_loss', 'triplet_margin_loss', 'triplets', 'margin=0.5, swap=True', {'margin': 0.5, 'swap': True}),
         R('torch', 'ctc_loss', 'ctc_loss', 'ctc', "reduction='none', log_softmax inputs [T, N, C]", {'reduction': 'none'}, aliases=('CTCLoss',), note='jaxloss takes [N, T, C] logits and paddings (optax layout), not lengths'),
         R('torch', 'linear_cross_entropy', 'fused_linear_cross_entropy', options='', check=_F + 'test_llm_fused_cross_entropy.py', aliases=('LinearCrossEntropyLoss',), note="weight is [D, V] (the transpose of torch's [V, D])"),
+        R('torch', 'triplet_margin_with_distance_loss', 'triplet_margin_loss', aliases=('TripletMarginWithDistanceLoss',), options='distance_function=f, margin=0.5, swap=True', kwargs={'distance_function': Arg('f'), 'margin': 0.5, 'swap': True}, check=_F + 'test_assorted.py', note='distance_function takes two [N, D] batches and returns the [N] row distances, as torch'),
+        R('torch', 'AdaptiveLogSoftmaxWithLoss', 'adaptive_log_softmax_loss', module='torch.nn.', options='in_features=D, n_classes=V, cutoffs=cutoffs', kwargs={'cutoffs': Arg('cutoffs')}, check=_F + 'test_assorted.py', note="the module's loss output; head and tail weights are arguments in the [in, out] layout (the transposes of torch's), cluster sizes follow from their shapes (no div_value)"),
         # ---------------------------------------------------------------- torchvision
         R('torchvision', 'sigmoid_focal_loss', 'sigmoid_focal_loss', 'logits_bin', "reduction='none'", {'reduction': 'none'}),
         R('torchvision', 'sigmoid_focal_loss', 'sigmoid_focal_loss', 'logits_bin', "alpha=-1, gamma=1.5, reduction='mean'", {'alpha': None, 'gamma': 1.5}, note="torchvision's alpha=-1 (no weighting) is alpha=None"),
@@ -263,6 +278,10 @@ def _rows() -> tuple[AnchorRow, ...]:
         R('optax', 'ctc_loss', 'ctc_loss', 'ctc', '', {'reduction': 'none'}, check='optax'),
         R('optax', 'ntxent', 'ntxent', 'ntxent', 'temperature=0.07', {}, check='optax'),
         R('optax', 'multiclass_generalized_dice_loss', 'multiclass_generalized_dice_loss', 'seg', 'one-hot targets', check='optax', note='jaxloss also takes the integer targets used here; optax takes their one-hot form'),
+        R('optax', 'cosine_similarity', 'cosine_similarity', 'reg', '', {'reduction': 'none'}, check='optax', note='a zero vector gives similarity 0 with a finite gradient (optax: NaN gradient at epsilon=0); a similarity: minimise cosine_distance'),
+        R('optax', 'cosine_distance', 'cosine_distance', 'reg', '', {'reduction': 'none'}, check='optax', note='a zero vector gives distance 1 with a finite gradient (optax: NaN gradient at epsilon=0)'),
+        R('optax', 'make_fenchel_young_loss', 'make_fenchel_young_loss', options='max_fun=jax.nn.logsumexp', check=_F + 'test_assorted.py', utility=True, note="a factory (not a registered loss): make_fenchel_young_loss(max_fun) returns the loss, which takes (scores, targets) and the library's weights/where/reduction; optax's output is reduction='none'"),
+        R('optax', 'ctc_loss_with_forward_probs', 'ctc_loss_with_forward_probs', 'ctc', '', {'reduction': 'none'}, check=_F + 'test_assorted.py', note="returns (loss, logalpha_phi, logalpha_emit) as optax; optax's loss is reduction='none'"),
         # ---------------------------------------------------------------- PML
         R('pml', 'MultiSimilarityLoss', 'multi_similarity_loss', 'emb'),
         R('pml', 'MultiSimilarityLoss', 'multi_similarity_loss', 'emb', 'alpha=1.5, beta=8, base=0.3', {'alpha': 1.5, 'beta': 8.0, 'base': 0.3}),
@@ -324,6 +343,9 @@ def _rows() -> tuple[AnchorRow, ...]:
         R('monai', 'GlobalMutualInformationLoss', 'global_mutual_information_loss', check=_F + 'test_registration.py'),
         R('monai', 'BoxGIoULoss', 'generalized_box_iou_loss', check=_F + 'test_detection_boxes.py', note='3-D boxes [..., 6]'),
         R('monai', 'BarlowTwinsLoss', 'barlow_twins_loss', check=_F + 'test_self_supervised.py'),
+        R('monai', 'AUCMLoss', 'aucm_loss', options='margin=1.0, imratio=None, version="v1"', check=_F + 'test_imaging_more.py', note="MONAI's parameters a, b, alpha are arguments (scores, labels, a, b, alpha); minimise over a, b and maximise over alpha yourself"),
+        R('monai', 'PatchAdversarialLoss', 'patch_adversarial_loss', options='criterion="least_squares"', kwargs={'target_is_real': True, 'for_discriminator': True}, check=_F + 'test_imaging_more.py', note='target_is_real / for_discriminator are keywords of the call; "bce" works on logits with log-sigmoid (MONAI saturates past |x| ~ 17 in float32 and clamps the log at -100)'),
+        R('monai', 'DeepSupervisionLoss', 'deep_supervision_loss', options='loss=DiceLoss(...), weight_mode="exp"', kwargs={'weight_mode': 'exp'}, check=_F + 'test_imaging_more.py', utility=True, note='a wrapper (not a registered loss): deep_supervision_loss(loss_fn, predictions, targets); channel-last levels, targets resized with nearest-exact'),
         # ---------------------------------------------------------------- rax
         R('rax', 'softmax_loss', 'softmax_ranking_loss', 'lists'),
         R('rax', 'listmle_loss', 'listmle_loss', 'lists'),
@@ -346,6 +368,14 @@ def _rows() -> tuple[AnchorRow, ...]:
         R('ott', 'ot.gaussian.empirical_bures_wasserstein_distance', 'empirical_gaussian_wasserstein', check=_F + 'test_distribution_extra.py'),
         R('ott', 'ott.tools.sinkhorn_divergence.sinkdiv', 'sinkhorn_divergence', check=_F + 'test_distribution_ot.py'),
         R('ott', 'ott.geometry.costs.SoftDTW', 'soft_dtw', check=_F + 'test_distribution_ot.py'),
+        R('ott', 'ott.solvers.quadratic.gromov_wasserstein.GromovWasserstein', 'gromov_wasserstein', options='QuadraticProblem(Geometry(cost_x), Geometry(cost_y)), epsilon=e', kwargs={'epsilon': Arg('e')}, check=_F + 'test_distribution_gw.py', utility=True, note='a solver returning GWOutput (reg_gw_cost, coupling, ...); fused_cost= / fused_penalty= give fused GW'),
+        R('ott', 'ot.gromov.entropic_gromov_wasserstein2', 'gromov_wasserstein', options='loss_fun="square_loss", epsilon=e', kwargs={'epsilon': Arg('e')}, check=_F + 'test_distribution_gw.py', utility=True, note="POT's square-loss iteration uses twice this linearisation: see the POT mapping guide for the epsilon and value correspondence"),
+        R('ott', 'ot.emd2', 'emd2', options='a, b uniform, M', check=_F + 'test_distribution_exact_ot.py', utility=True, note='exact OT cost of a cost matrix (an alias of exact_ot); uniform marginals only'),
+        R('ott', 'ott.tools.unreg.hungarian', 'exact_ot', check=_F + 'test_distribution_exact_ot.py', utility=True, note='returns ExactOTOutput (cost, coupling); uniform marginals only'),
+        R('ott', 'ott.tools.unreg.wassdis_p', 'exact_wasserstein', options='p=2', check=_F + 'test_distribution_exact_ot.py', note='batched; n != m is solved as POT emd2 does (ott asserts n = m)'),
+        R('ott', 'ott.tools.soft_sort.quantile', 'soft_quantile', check=_F + 'test_distribution_soft_sort_more.py', utility=True, note='levels q given out of order come back in the order of q; q is required'),
+        R('ott', 'ott.tools.soft_sort.quantize', 'soft_quantize', options='num_levels=10', check=_F + 'test_distribution_soft_sort_more.py', utility=True),
+        R('ott', 'ott.tools.soft_sort.quantile_normalization', 'soft_quantile_normalization', check=_F + 'test_distribution_soft_sort_more.py', utility=True),
         # ---------------------------------------------------------------- Keras
         R('keras', 'BinaryCrossentropy', 'binary_cross_entropy', 'probs_bin', '', aliases=('binary_crossentropy',)),
         R('keras', 'BinaryCrossentropy', 'sigmoid_binary_cross_entropy', 'logits_bin', 'from_logits=True'),
@@ -362,6 +392,11 @@ def _rows() -> tuple[AnchorRow, ...]:
         R('keras', 'SquaredHinge', 'squared_hinge_loss', 'scores_pm1', 'labels in {-1, 1}'),
         R('keras', 'Circle', 'circle_loss', check=_F + 'test_embedding_structure.py'),
         R('keras', 'CategoricalGeneralizedCrossEntropy', 'generalized_cross_entropy', check=_F + 'test_classification_probabilities.py'),
+        R('keras', 'BinaryFocalCrossentropy', 'sigmoid_focal_loss', options='gamma=2.0 (probabilities)', kwargs={'alpha': None, 'gamma': 2.0, 'from_logits': False}, check=_F + 'test_classification_options.py', aliases=('binary_focal_crossentropy',), note="Keras's apply_class_balancing=False is alpha=None (jaxloss defaults to torchvision's alpha=0.25); probabilities are clipped to [1e-7, 1 - 1e-7] as Keras"),
+        R('keras', 'CategoricalFocalCrossentropy', 'softmax_focal_loss', options='alpha=0.25, gamma=2.0 (probabilities)', kwargs={'alpha': 0.25, 'gamma': 2.0, 'from_logits': False}, check=_F + 'test_classification_options.py', aliases=('categorical_focal_crossentropy',), note='one-hot or soft targets; label_smoothing= as Keras'),
+        R('keras', 'CosineSimilarity', 'cosine_similarity', options='axis=-1', kwargs={'epsilon': 1e-14}, check=_F + 'test_classification_options.py', scale=-1.0, aliases=('cosine_similarity',), note='Keras returns -similarity (= cosine_distance - 1) and floors the norms at 1e-7 (epsilon=1e-14 on the squared norms)'),
+        # ---------------------------------------------------------------- TF-Addons
+        R('tfa', 'WeightedKappaLoss', 'weighted_kappa_loss', options='num_classes=C, weightage="quadratic"', kwargs={'num_classes': Arg('C')}, check=_F + 'test_assorted.py', note='transcribed: TF-Addons needs TensorFlow, so the expected values are derived by hand from its documented formula (and its own example, -1.1611923), not by running it; integer labels or one-hot rows'),
         # ---------------------------------------------------------------- sentence-transformers
         R('st', 'CosineSimilarityLoss', 'cosine_similarity_loss', 'pair_scores'),
         R('st', 'CoSENTLoss', 'cosent_loss', 'pair_scores'),
@@ -406,10 +441,15 @@ ROWS: tuple[AnchorRow, ...] = _rows()
 
 
 def _index() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """(qualified name -> loss, bare name -> {anchor: loss}) over the rows (first row of a name wins)."""
+    """(qualified name -> loss, bare name -> {anchor: loss}) over the rows (first row of a name wins).
+
+    Rows whose ``loss`` is a utility (not a registered loss) are left out.
+    """
     qualified: dict[str, str] = {}
     bare: dict[str, dict[str, str]] = {}
     for row in ROWS:
+        if row.utility:  # not a registered loss: get() does not return it
+            continue
         for name in (row.name, *row.aliases):
             bare.setdefault(name, {}).setdefault(row.anchor, row.loss)
             for prefix in ANCHORS[row.anchor]["prefixes"]:

@@ -20,11 +20,11 @@ number of iterations). ott's ``reg_ot_cost`` of a balanced problem is the dual
 at its optimum, so its gradient is the envelope (Danskin) gradient: the dual's
 partial gradient at the fixed potentials, with no linear solve.
 
-Speed: the (non-differentiated) balanced solver runs each block of 10
-iterations in the kernel domain with the current potentials absorbed into the
-kernel (matrix-vector products instead of a log-sum-exp over the cost matrix
-per half-step; the same iterates), falling back to the log-domain block if a
-scaling under/overflows.
+Speed: the (non-differentiated) solver, balanced or unbalanced, runs each
+block of 10 iterations in the kernel domain with the current potentials
+absorbed into the kernel (matrix-vector products instead of a log-sum-exp over
+the cost matrix per half-step; the same iterates), falling back to the
+log-domain block if a scaling under/overflows.
 """
 
 from __future__ import annotations

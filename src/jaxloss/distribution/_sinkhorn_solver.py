@@ -117,14 +117,19 @@ def _block(ce, log_a, log_b, taus, symmetric, state):
     return jax.lax.fori_loop(0, _CHECK_EVERY, lambda _, s: step(s), state)
 
 
-def _block_scaling(ce, log_a, log_b, a, b, symmetric, state):
-    """:func:`_block` of a balanced problem in the kernel domain, potentials absorbed into the kernel.
+def _block_scaling(ce, log_a, log_b, a, b, taus, symmetric, state):
+    """:func:`_block` in the kernel domain, potentials absorbed into the kernel.
 
     ``K = exp(u_i + v_j - ce_ij)`` is formed once; the 10 iterations update
     scalings ``alpha = exp(du), beta = exp(dv)`` by matrix-vector products (the
     same iterates as the log domain, Schmitzer 2019 absorption), then fold them
     back into ``u, v``. Falls back to the log-domain block when a scaling leaves
     a safe range (under/overflow of the kernel), so it is never less stable.
+
+    Unbalanced marginals: the log-domain update ``v' = tau (log b - col)`` with
+    ``col = log(K^T alpha) - v0`` is, in scaling form,
+    ``beta' = exp(tau (log b - log K^T alpha + v0) - v0)`` (a vector operation;
+    the matrix-vector product is the only O(nm) work, as balanced).
     """
     u0, v0, _ = state
     kernel = jnp.exp(u0[:, None] + v0[None, :] - ce)
@@ -132,14 +137,22 @@ def _block_scaling(ce, log_a, log_b, a, b, symmetric, state):
     def ratio(w, denom):  # zero weights keep a zero scaling (their potential stays -inf)
         return jnp.where(w > 0, w / denom, 0.0)
 
+    def damped(w, log_w, tau, base, denom):
+        # exp(tau (log w - log denom + base) - base): the damped update minus the absorbed base.
+        if tau == 1.0:
+            return ratio(w, denom)
+        s = w > 0
+        z = tau * (log_w - jnp.log(denom) + base) - base
+        return jnp.where(s, jnp.exp(jnp.where(s, z, 0.0)), 0.0)
+
     def step(_, ab):
         alpha, beta = ab
         if symmetric:
             # Feydy's averaged update in scaling form: alpha' = sqrt(alpha * a / K^T alpha).
-            alpha = jnp.sqrt(alpha * ratio(a, alpha @ kernel))
+            alpha = jnp.sqrt(alpha * damped(a, log_a, taus[0], u0, alpha @ kernel))
             return alpha, alpha
-        beta = ratio(b, alpha @ kernel)
-        return ratio(a, kernel @ beta), beta
+        beta = damped(b, log_b, taus[1], v0, alpha @ kernel)
+        return damped(a, log_a, taus[0], u0, kernel @ beta), beta
 
     alpha, beta = jax.lax.fori_loop(0, _CHECK_EVERY, step, (jnp.ones_like(a), jnp.ones_like(b)))
     kta = alpha @ kernel
@@ -152,9 +165,7 @@ def _block_scaling(ce, log_a, log_b, a, b, symmetric, state):
     ok = safe(la, a) & safe(lb, b) & jnp.all(jnp.isfinite(lk) | (b <= 0))
     # col at zero-weight columns (v = -inf) is unused: keep it finite.
     fast = (u0 + la, v0 + lb, jnp.where(b > 0, lk - v0, 0.0))
-    return jax.lax.cond(
-        ok, lambda: fast, lambda: _block(ce, log_a, log_b, (1.0, 1.0), symmetric, state)
-    )
+    return jax.lax.cond(ok, lambda: fast, lambda: _block(ce, log_a, log_b, taus, symmetric, state))
 
 
 def _solve_while(ce, a, b, taus, max_iterations, tolerance, symmetric):
@@ -168,10 +179,7 @@ def _solve_while(ce, a, b, taus, max_iterations, tolerance, symmetric):
 
     def body(carry):
         state, it, _ = carry
-        if taus == (1.0, 1.0):
-            state = _block_scaling(ce, log_a, log_b, a, b, symmetric, state)
-        else:
-            state = _block(ce, log_a, log_b, taus, symmetric, state)
+        state = _block_scaling(ce, log_a, log_b, a, b, taus, symmetric, state)
         return state, it + 1, _error(ce, a, b, taus, state)
 
     start = (_init(ce), jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf, ce.dtype))

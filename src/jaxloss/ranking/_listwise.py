@@ -25,7 +25,15 @@ from .._src.numerics import param
 from .._src.reduce import sanitize
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
-from ._segments import check_segments, exp2_gain, group_logsumexp, group_sum, list_reduce, pair_mask
+from ._segments import (
+    check_segments,
+    exp2_gain,
+    group_logsumexp,
+    group_sum,
+    list_reduce,
+    pair_mask,
+    segment_logsumexp,
+)
 
 __all__ = ["listmle_loss", "poly1_softmax_loss", "softmax_ranking_loss", "unique_softmax_loss"]
 
@@ -40,7 +48,7 @@ def _log_softmax(s: jax.Array, mask: jax.Array | None, seg: jax.Array | None) ->
         out = jax.nn.log_softmax(s if mask is None else jnp.where(mask, s, -jnp.inf), axis=-1)
     else:
         s = sanitize(s, mask)
-        out = s - group_logsumexp(s, pair_mask(mask, seg, s.shape))
+        out = s - segment_logsumexp(s, pair_mask(mask, seg, s.shape))
     return out if mask is None else jnp.where(mask, out, 0)
 
 

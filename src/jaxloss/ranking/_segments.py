@@ -58,6 +58,22 @@ def group_logsumexp(x: jax.Array, pairs: jax.Array) -> jax.Array:
     return jnp.where(any_, jnp.log(jnp.where(any_, total, 1)) + m, -jnp.inf)
 
 
+def segment_logsumexp(x: jax.Array, pairs: jax.Array) -> jax.Array:
+    """:func:`group_logsumexp` for ``pairs`` from :func:`pair_mask` (same segment, both valid).
+
+    The rows of such a mask are equivalence classes, so the shift ``m_i`` (the row maximum)
+    is the same for every ``j`` of row ``i`` and ``exp(x_j - m_i) = exp(x_j - m_j)``: one
+    exponential per item instead of one per pair (in the gradient too), the same values.
+    """
+    any_ = jnp.any(pairs, axis=-1)
+    m = jnp.max(jnp.where(pairs, x[..., None, :], -jnp.inf), axis=-1)
+    m = jax.lax.stop_gradient(jnp.where(any_, m, 0))
+    e = jnp.exp(x - m)
+    total = jnp.sum(jnp.where(pairs, e[..., None, :], 0), axis=-1)
+    # Double where: an empty row must not put log(0) into the gradient.
+    return jnp.where(any_, jnp.log(jnp.where(any_, total, 1)) + m, -jnp.inf)
+
+
 def first_items(mask: jax.Array | None, segments: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     """``[..., L]``: the first valid item of each segment (rax's ``first_item_segment_mask``)."""
     same = pair_mask(mask, segments, shape)

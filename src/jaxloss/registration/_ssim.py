@@ -63,28 +63,23 @@ def _window(kernel: str, win_size: int, sigma: Any, dtype: Any) -> jax.Array:
 
 
 def _valid_filter(x: jax.Array, window: jax.Array) -> jax.Array:
-    """Separable 'valid' filtering of every spatial axis of ``[B, *S, C]`` (traced weights):
-    one depthwise convolution per axis."""
-    d, channels, k = x.ndim - 2, x.shape[-1], window.shape[0]
-    spec = "N" + "DHW"[3 - d :] + "C"
-    numbers = jax.lax.conv_dimension_numbers(
-        x.shape, (k,) * 0 + (1,) * (d + 2), (spec, spec[1:-1] + "IO", spec)
-    )
-    for axis in range(d):
-        shape = [1] * d + [1, channels]
-        shape[axis] = k
-        rhs = jnp.broadcast_to(
-            window.reshape([k if i == axis else 1 for i in range(d)] + [1, 1]), shape
-        )
-        x = jax.lax.conv_general_dilated(
-            x,
-            rhs.astype(x.dtype),
-            (1,) * d,
-            "VALID",
-            dimension_numbers=numbers,
-            feature_group_count=channels,
-            precision=jax.lax.Precision.HIGHEST,
-        )
+    """Separable 'valid' filtering of every spatial axis of ``[B, *S, C]`` (traced weights).
+
+    Along each axis of length ``n`` the filter is a product with the banded ``[n - k + 1, n]``
+    matrix of the window (``sum_j w_j E_j``, ``E_j`` the shifted identities): XLA CPU runs it
+    as a matrix product, many times faster than a depthwise convolution
+    (``feature_group_count`` = channels), forward and backward.
+    """
+    d, k = x.ndim - 2, window.shape[0]
+    for axis in range(1, d + 1):
+        n = x.shape[axis]
+        m = max(n - k + 1, 0)
+        shifts = np.zeros((k, m, n), np.float32)
+        for j in range(k):
+            shifts[j, np.arange(m), np.arange(m) + j] = 1.0
+        band = jnp.tensordot(window.astype(x.dtype), jnp.asarray(shifts, x.dtype), axes=1)
+        filtered = jnp.tensordot(x, band, axes=((axis,), (1,)), precision=jax.lax.Precision.HIGHEST)
+        x = jnp.moveaxis(filtered, -1, axis)
     return x
 
 

@@ -8,6 +8,7 @@ equals MONAI's; ``"none"`` is per example ``[batch]`` and ``"sum"`` its sum.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -17,11 +18,18 @@ import numpy as np
 
 from .._src import contracts
 from .._src.labels import poison
-from .._src.numerics import param
+from .._src.numerics import is_traced, param
 from .._src.reduce import broadcast, check_reduction, reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
-from ._inputs import Activation, class_maps
+from ._inputs import (
+    Activation,
+    class_maps,
+    class_slices,
+    grouped,
+    log_softmax_slices,
+    pick,
+)
 from ._overlap import dice_loss, generalized_dice_loss, jaccard_loss
 from ._seg_focal import FocalActivation, focal_terms
 
@@ -137,8 +145,21 @@ def _cross_entropy(
         pos = jax.nn.softplus(-z) if w is None else w.reshape(()) * jax.nn.softplus(-z)
         loss = t * pos + (1 - t) * jax.nn.softplus(z)
     else:
-        logp = jax.nn.log_softmax(x, axis=-1)
         eps = param(label_smoothing, x.dtype)
+        # [B, N, C] slices, the view of the Dice core (XLA then shares the softmax exponentials)
+        xs = class_slices(grouped(x, x.shape[0], classes))
+        if xs is not None:
+            flat = xs[0].shape
+            labels = None if prep.labels is None else prep.labels.reshape(flat)
+            t = None if prep.t is None else prep.t.reshape((*flat, classes))
+            smoothing = is_traced(label_smoothing) or bool(np.any(np.asarray(label_smoothing)))
+            loss, normalizer = _cross_entropy_slices(xs, labels, t, w, eps, smoothing)
+            loss = loss.reshape(x.shape[:-1])
+            normalizer = None if normalizer is None else normalizer.reshape(x.shape[:-1])
+            if prep.bad is not None:
+                loss = poison(loss, prep.bad.reshape((-1,) + (1,) * (loss.ndim - 1)))
+            return loss, valid, normalizer
+        logp = jax.nn.log_softmax(x, axis=-1)
         wlogp = (
             logp
             if w is None
@@ -157,6 +178,50 @@ def _cross_entropy(
     if prep.bad is not None:
         loss = poison(loss, prep.bad.reshape((-1,) + (1,) * (loss.ndim - 1)))
     return loss, valid, normalizer
+
+
+def _cross_entropy_slices(
+    xs: list[jax.Array],
+    labels: jax.Array | None,
+    t: jax.Array | None,
+    w: jax.Array | None,
+    eps: jax.Array,
+    smoothing: bool,
+) -> tuple[jax.Array, jax.Array | None]:
+    """The multi-class CE of :func:`_cross_entropy` on the class slices ``xs`` (few classes):
+    the same formula with the log-softmax, the label pick and the class sums done per slice
+    (no ``take_along_axis`` gather, whose transpose is a scatter-add on XLA CPU).
+
+    ``smoothing=False`` (``eps`` a concrete 0): the smoothing sum is multiplied by 0, so only
+    its non-finite entries matter (the NaN policy); ``0 * x`` keeps exactly those, and the
+    shifted logits then feed only the exponentials, which XLA fuses with them (and shares
+    with the Dice term's softmax).
+    """
+    classes = len(xs)
+    wc = None if w is None else jnp.broadcast_to(w, (classes,))
+    if labels is None:
+        assert t is not None
+        logp = log_softmax_slices(xs)
+        wlogp = logp if wc is None else [wc[c] * a for c, a in enumerate(logp)]
+        ts = [t[..., c] * (1 - eps) + eps / classes for c in range(classes)]
+        return -functools.reduce(jnp.add, [u * a for u, a in zip(ts, wlogp)]), None
+    top = jax.lax.stop_gradient(functools.reduce(jnp.maximum, xs))
+    lse = jnp.log(functools.reduce(jnp.add, [jnp.exp(a - top) for a in xs]))
+    # log p_y = (x_y - max) - lse, the label's entry of jax.nn.log_softmax
+    logp_y = (pick(labels, xs) - top) - lse
+    w_y = None if wc is None else pick(labels, [wc[c] for c in range(classes)])
+    nll = -(logp_y if w_y is None else w_y * logp_y)
+    if smoothing:
+        logp = [(a - top) - lse for a in xs]
+        wlogp = logp if wc is None else [wc[c] * a for c, a in enumerate(logp)]
+        total = functools.reduce(jnp.add, wlogp)
+    else:  # eps = 0 multiplies it: only its non-finite values matter (0 * inf = NaN)
+        zeros = [a * 0 for a in xs]
+        total = functools.reduce(
+            jnp.add, zeros if wc is None else [wc[c] * a for c, a in enumerate(zeros)]
+        )
+    loss = (1 - eps) * nll - eps / classes * total
+    return loss, w_y
 
 
 @register(_FAMILY, reference="monai.losses.DiceCELoss", aliases=("dice_ce",))

@@ -10,6 +10,7 @@ mask itself (values 0 and 1), as MONAI uses a one-channel target.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal, NamedTuple, TypeAlias
 
@@ -27,6 +28,11 @@ __all__: list[str] = []
 
 Activation: TypeAlias = Literal["softmax", "sigmoid"] | None
 ACTIVATIONS = ("softmax", "sigmoid", None)
+
+# Up to this many classes the dense losses work on one slice per class: XLA CPU is slow at
+# softmax/reductions over a short channel-last axis (3x for 4 classes; break-even near 10) and
+# at gathers along it (``take_along_axis``; its transpose is a scatter-add).
+UNROLL = 8
 
 
 class ClassMaps(NamedTuple):
@@ -48,7 +54,9 @@ class ClassMaps(NamedTuple):
     labels: jax.Array | None = None
 
 
-def channel_last(predictions: ArrayLike, targets: ArrayLike, axis: int) -> tuple[ArrayLike, ArrayLike]:
+def channel_last(
+    predictions: ArrayLike, targets: ArrayLike, axis: int
+) -> tuple[ArrayLike, ArrayLike]:
     """Moves the class ``axis`` of ``predictions`` (and of same-rank targets) to the end.
 
     Integer targets omit the class axis (``[batch, *spatial]``); channels-first ones may also
@@ -66,7 +74,12 @@ def channel_last(predictions: ArrayLike, targets: ArrayLike, axis: int) -> tuple
     shape = tuple(np.shape(predictions))
     tshape = tuple(np.shape(targets))
     integer = jnp.issubdtype(contracts._dtype(targets), jnp.integer)
-    if integer and ax != ndim - 1 and len(tshape) == ndim and tshape == (*shape[:ax], 1, *shape[ax + 1 :]):
+    if (
+        integer
+        and ax != ndim - 1
+        and len(tshape) == ndim
+        and tshape == (*shape[:ax], 1, *shape[ax + 1 :])
+    ):
         targets = jnp.squeeze(jnp.asarray(targets), axis=ax)
     elif ax != ndim - 1 and len(tshape) == ndim:
         targets = jnp.moveaxis(jnp.asarray(targets), ax, -1)
@@ -81,8 +94,12 @@ def _layout_hint(shape: tuple[int, ...], tshape: tuple[int, ...]) -> str:
 
 
 def class_maps(
-    predictions: ArrayLike, targets: ArrayLike, activation: Activation, ignore_index: int | None,
-    one_hot: bool = True, axis: int = -1,
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    activation: Activation,
+    ignore_index: int | None,
+    one_hot: bool = True,
+    axis: int = -1,
 ) -> ClassMaps:
     """Checks shapes/dtypes and turns integer targets into one-hot maps plus a pixel mask.
 
@@ -193,3 +210,39 @@ def activate(x: jax.Array, activation: Activation) -> jax.Array:
 def grouped(a: jax.Array, groups: int, last: int) -> jax.Array:
     """``a.reshape(groups, -1, last)``, also for an empty batch (where ``-1`` is ambiguous)."""
     return a.reshape(groups, math.prod(a.shape) // max(groups * last, 1), last)
+
+
+def class_slices(x: jax.Array) -> list[jax.Array] | None:
+    """The slices ``x[..., c]`` of a channel-last array with at most :data:`UNROLL` classes, else ``None``."""
+    classes = x.shape[-1]
+    return [x[..., c] for c in range(classes)] if classes <= UNROLL else None
+
+
+def log_softmax_slices(xs: list[jax.Array]) -> list[jax.Array]:
+    """``jax.nn.log_softmax`` over the class slices ``xs`` (same steps: the max shift without
+    gradient, then ``shifted - log(sum(exp(shifted)))``)."""
+    top = jax.lax.stop_gradient(functools.reduce(jnp.maximum, xs))
+    shifted = [a - top for a in xs]
+    lse = jnp.log(functools.reduce(jnp.add, [jnp.exp(a) for a in shifted]))
+    return [a - lse for a in shifted]
+
+
+def softmax_slices(xs: list[jax.Array]) -> list[jax.Array]:
+    """``jax.nn.softmax`` over the class slices ``xs`` (the max shift without gradient, then
+    ``exp(shifted) / sum``)."""
+    top = jax.lax.stop_gradient(functools.reduce(jnp.maximum, xs))
+    es = [jnp.exp(a - top) for a in xs]
+    total = functools.reduce(jnp.add, es)
+    return [e / total for e in es]
+
+
+def pick(labels: jax.Array, values: list[jax.Array] | jax.Array) -> jax.Array:
+    """``values[labels]`` per pixel: a select per class (no gather), ``values`` the class slices
+    ``[B, *S]`` (or a ``[C]`` vector)."""
+    out = None
+    for c in range(len(values)):
+        v = values[c]
+        term = jnp.where(labels == c, v, jnp.zeros((), v.dtype))
+        out = term if out is None else out + term
+    assert out is not None
+    return out

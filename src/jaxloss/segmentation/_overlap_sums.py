@@ -22,13 +22,9 @@ from .._src.labels import poison
 from .._src.numerics import is_traced, param
 from .._src.reduce import reduce
 from .._src.types import ArrayLike, Reduction
-from ._inputs import Activation, activate, class_maps, grouped
+from ._inputs import UNROLL, Activation, activate, class_maps, grouped
 
 __all__: list[str] = []
-
-# Up to this many classes the core works on one [G, N] slice per class: XLA CPU is slow at
-# softmax/reductions over a short channel-last axis (3x for 4 classes; break-even near 10).
-_UNROLL = 8
 
 
 class _Classes(NamedTuple):
@@ -85,7 +81,7 @@ def _overlap(x, t, m, activation, squared, soft):
 def _parts(
     x: jax.Array, t: jax.Array, m: jax.Array | None, activation: Activation
 ) -> tuple[Any, ...]:
-    k = _Classes(x.shape[-1] <= _UNROLL, x.shape[-1])
+    k = _Classes(x.shape[-1] <= UNROLL, x.shape[-1])
     ps, ts = k.probabilities(x, activation), k.targets(t, x.dtype)
     if m is None:
         return k, ps, ts, None, ps, ts

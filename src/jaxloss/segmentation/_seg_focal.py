@@ -44,6 +44,47 @@ def _sigmoid_focal(x: jax.Array, t: jax.Array, gamma: jax.Array) -> jax.Array:
 
 
 @jax.custom_vjp
+def _sigmoid_focal_binary(x: jax.Array, t: jax.Array, gamma: jax.Array) -> jax.Array:
+    """:func:`_sigmoid_focal` for 0/1 targets (integer labels): with ``z = -x (2t - 1)``,
+    ``BCE = softplus(z)`` and ``log(1 - p_t) = log_sigmoid(z) = -softplus(-z)`` share one
+    ``log1p(exp(-|x|))``, and the backward is the closed form
+    ``d/dz = q^gamma (sigmoid(z) + gamma softplus(z) sigmoid(-z))``, ``q = sigmoid(z)``: three
+    transcendental passes forward instead of five, one fused pass backward.
+    """
+    return _sigmoid_focal_binary_fwd(x, t, gamma)[0]
+
+
+def _sigmoid_binary_parts(
+    x: jax.Array, t: jax.Array, gamma: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(softplus(z), log_sigmoid(z), q^gamma)`` with ``z = -x`` where ``t = 1``, ``x`` where ``t = 0``."""
+    z = jnp.where(t > 0, -x, x)
+    shared = jnp.log1p(jnp.exp(-jnp.abs(x)))  # |z| = |x|
+    bce = jax.nn.relu(z) + shared
+    log_q = -(jax.nn.relu(-z) + shared)
+    return bce, log_q, _pow(log_q, gamma)
+
+
+def _sigmoid_focal_binary_fwd(x, t, gamma):
+    bce, _, focal = _sigmoid_binary_parts(x, t, gamma)
+    return bce * focal, (x, t, gamma)
+
+
+def _sigmoid_focal_binary_bwd(res, g):
+    x, t, gamma = res
+    bce, log_q, focal = _sigmoid_binary_parts(x, t, gamma)
+    # sigmoid(z) = exp(log_q), sigmoid(-z) = exp(-softplus(z)): both without cancellation
+    dz = focal * (jnp.exp(log_q) + gamma * bce * jnp.exp(-bce))
+    dx = g * jnp.where(t > 0, -dz, dz)
+    # d/dgamma q^gamma = q^gamma log q (0 at gamma = 0, where _pow is the constant 1)
+    dgamma = jnp.where(gamma == 0, jnp.zeros((), x.dtype), g * bce * focal * log_q)
+    return dx, jnp.zeros_like(t), jnp.sum(dgamma).reshape(jnp.shape(gamma))
+
+
+_sigmoid_focal_binary.defvjp(_sigmoid_focal_binary_fwd, _sigmoid_focal_binary_bwd)
+
+
+@jax.custom_vjp
 def _softmax_focal(x: jax.Array, gamma: jax.Array) -> jax.Array:
     """``-(1 - p_c) ** gamma * log p_c`` for every channel ``c`` of ``p = softmax(x)`` (last axis)."""
     return _softmax_focal_fwd(x, gamma)[0]
@@ -148,7 +189,9 @@ def focal_terms(
     x, t = drop_background(include_background, prep.x, prep.t)
     classes = x.shape[-1]
     g = param(gamma, x.dtype)
-    if activation == "sigmoid":
+    if activation == "sigmoid" and jnp.issubdtype(contracts._dtype(targets), jnp.integer):
+        loss = _sigmoid_focal_binary(x, t, g)  # integer labels: t is exactly 0 or 1
+    elif activation == "sigmoid":
         loss = _sigmoid_focal(x, t, g)
     else:
         loss = t * _softmax_focal(x, g)

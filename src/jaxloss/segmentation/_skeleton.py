@@ -7,7 +7,8 @@ minimum of axis-aligned 3-tap min-pools, dilation a 3^d max-pool, both
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -28,21 +29,56 @@ __all__ = ["soft_cldice_loss", "soft_dice_cldice_loss"]
 _FAMILY = "segmentation"
 
 
-def _pool(x: jax.Array, sizes: tuple[int, ...], op: Any, init: float) -> jax.Array:
-    """A stride-1 ``op`` pool of window ``sizes`` over the spatial axes, 'same' size (padding
-    with ``init``, as torch's pooling pads with -inf)."""
-    window = (1, *sizes, 1)
-    padding = tuple((k // 2, k // 2) for k in window)
-    return jax.lax.reduce_window(x, init, op, window, (1,) * x.ndim, padding)
+def _shift(x: jax.Array, axis: int, by: int, fill: float) -> jax.Array:
+    """``y[..., s, ...] = x[..., s + by, ...]`` along ``axis`` (``by`` in -1, 0, 1), ``fill`` outside."""
+    if by == 0:
+        return x
+    edge = jnp.full((*x.shape[:axis], 1, *x.shape[axis + 1 :]), fill, x.dtype)
+    n = x.shape[axis]
+    if by > 0:
+        return jnp.concatenate([jax.lax.slice_in_dim(x, 1, n, axis=axis), edge], axis=axis)
+    return jnp.concatenate([edge, jax.lax.slice_in_dim(x, 0, n - 1, axis=axis)], axis=axis)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _pool_vjp(x: jax.Array, axis: int, is_max: bool) -> jax.Array:
+    """A stride-1 3-tap max (``is_max``) or min pool along ``axis``, 'same' size, padded with
+    -inf/inf as torch's pooling: the value of ``lax.reduce_window``. The ``custom_vjp`` routes the
+    cotangent to the first extremal element of each window, as the gradient of ``reduce_window``
+    (its ``select_and_scatter``) does, whose compilation is many times slower."""
+    return _pool_fwd(x, axis, is_max)[0]
+
+
+def _pool_fwd(x, axis, is_max):
+    fill = -jnp.inf if is_max else jnp.inf
+    best = value = _shift(x, axis, -1, fill)
+    pick = jnp.zeros(x.shape, jnp.int8)
+    for m, by in ((1, 0), (2, 1)):
+        cand = _shift(x, axis, by, fill)
+        take = cand > best if is_max else cand < best
+        best = jnp.where(take, cand, best)
+        pick = jnp.where(take, jnp.int8(m), pick)
+        value = jnp.maximum(value, cand) if is_max else jnp.minimum(value, cand)  # NaN propagates
+    return value, pick
+
+
+def _pool_bwd(axis, is_max, pick, g):
+    # Output s took x[s + m - 1]: its cotangent goes back by the opposite shift.
+    dx = jnp.where(pick == 1, g, 0)
+    dx = dx + _shift(jnp.where(pick == 0, g, 0), axis, 1, 0.0)
+    return (dx + _shift(jnp.where(pick == 2, g, 0), axis, -1, 0.0),)
+
+
+_pool_vjp.defvjp(_pool_fwd, _pool_bwd)
+
+
+def _pool(x: jax.Array, axis: int, is_max: bool) -> jax.Array:
+    return cast(jax.Array, _pool_vjp(x, axis, is_max))
 
 
 def _erode(x: jax.Array) -> jax.Array:
     """MONAI ``soft_erode``: the minimum over the axis-aligned 3-tap min-pools."""
-    d = x.ndim - 2
-    pools = [
-        _pool(x, tuple(3 if k == a else 1 for k in range(d)), jax.lax.min, jnp.inf)
-        for a in range(d)
-    ]
+    pools = [_pool(x, a, False) for a in range(1, x.ndim - 1)]
     out = pools[0]
     for pool in pools[1:]:
         out = jnp.minimum(out, pool)
@@ -50,17 +86,32 @@ def _erode(x: jax.Array) -> jax.Array:
 
 
 def _dilate(x: jax.Array) -> jax.Array:
-    """MONAI ``soft_dilate``: a 3^d max-pool."""
-    return _pool(x, (3,) * (x.ndim - 2), jax.lax.max, -jnp.inf)
+    """MONAI ``soft_dilate``: a 3^d max-pool, as separable 3-tap max-pools (last spatial axis
+    first, so that the cotangent reaches the first maximum of the window in row-major order, as
+    ``reduce_window``'s gradient)."""
+    for a in range(x.ndim - 2, 0, -1):
+        x = _pool(x, a, True)
+    return x
 
 
 def _soft_skeleton(x: jax.Array, iterations: int) -> jax.Array:
-    """MONAI ``soft_skel`` of ``[B, *S, C]`` maps: skeleton from iterated erosion and opening."""
-    skel = jax.nn.relu(x - _dilate(_erode(x)))
-    for _ in range(iterations):
-        x = _erode(x)
-        delta = jax.nn.relu(x - _dilate(_erode(x)))
-        skel = skel + jax.nn.relu(delta - skel * delta)
+    """MONAI ``soft_skel`` of ``[B, *S, C]`` maps: skeleton from iterated erosion and opening.
+
+    One ``lax.scan`` step per erosion level (``iterations + 1`` of them), so the morphology and its
+    gradient are compiled once, not once per iteration. Level ``i`` adds
+    ``relu(delta - skel * delta)`` with ``delta = relu(x_i - dilate(erode(x_i)))``; from the empty
+    skeleton this is ``delta``, MONAI's initial skeleton, exactly.
+    """
+
+    def level(
+        carry: tuple[jax.Array, jax.Array], _: None
+    ) -> tuple[tuple[jax.Array, jax.Array], None]:
+        x, skel = carry
+        eroded = _erode(x)
+        delta = jax.nn.relu(x - _dilate(eroded))
+        return (eroded, skel + jax.nn.relu(delta - skel * delta)), None
+
+    (_, skel), _ = jax.lax.scan(level, (x, jnp.zeros_like(x)), None, length=iterations + 1)
     return skel
 
 

@@ -5,6 +5,7 @@ channel-last.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import jax
@@ -18,7 +19,7 @@ from .._src.numerics import is_traced, param
 from .._src.reduce import reduce
 from .._src.registry import register
 from .._src.types import ArrayLike, Reduction
-from ._inputs import Activation, class_maps, grouped
+from ._inputs import Activation, class_maps, class_slices, grouped, pick, softmax_slices
 from ._overlap_sums import finish, overlap_sums, ratio
 
 __all__ = [
@@ -129,14 +130,32 @@ def generalized_wasserstein_dice_loss(
     x = grouped(prep.x, batch, classes)  # [B, N, C]
     labels = prep.labels.reshape(x.shape[:-1])  # [B, N]
     m = _distance_matrix(dist_matrix, classes, x.dtype)
-    p = jax.nn.softmax(x, axis=-1)
-    # w_i = sum_c M[y_i, c] p_ic = (p M^T)[i, y_i]
-    wass = jnp.take_along_axis(p @ m.T, labels[..., None], axis=-1)[..., 0]
+    xs = class_slices(x)
+    if xs is not None:
+        # Few classes: per-class slices and selects (no matmul over a short axis, no gather).
+        ps = softmax_slices(xs)
+        # w_i = sum_c M[y_i, c] p_ic: the row of M picked by the label
+        rows = [
+            functools.reduce(jnp.add, [m[k, c] * ps[c] for c in range(classes)])
+            for k in range(classes)
+        ]
+        wass = pick(labels, rows)
+    else:
+        p = jax.nn.softmax(x, axis=-1)
+        # w_i = sum_c M[y_i, c] p_ic = (p M^T)[i, y_i]
+        wass = jnp.take_along_axis(p @ m.T, labels[..., None], axis=-1)[..., 0]
     if weighting_mode == "GDL":
-        volumes = jnp.sum(
-            labels[..., None] == jnp.arange(classes, dtype=labels.dtype)[None, None], axis=1
-        )
-        alpha = jnp.take_along_axis(1 / (volumes.astype(x.dtype) + 1), labels, axis=1)
+        if xs is not None:
+            inverse = [
+                1 / (jnp.sum(labels == k, axis=1, keepdims=True).astype(x.dtype) + 1)
+                for k in range(classes)
+            ]
+            alpha = pick(labels, inverse)
+        else:
+            volumes = jnp.sum(
+                labels[..., None] == jnp.arange(classes, dtype=labels.dtype)[None, None], axis=1
+            )
+            alpha = jnp.take_along_axis(1 / (volumes.astype(x.dtype) + 1), labels, axis=1)
         true_pos = jnp.sum(alpha * (1 - wass), axis=1)
         denominator = jnp.sum(alpha * (2 - wass), axis=1)
     else:
