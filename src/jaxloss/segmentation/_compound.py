@@ -28,6 +28,7 @@ from ._inputs import (
     class_slices,
     grouped,
     log_softmax_slices,
+    max_and_logsumexp,
     pick,
 )
 from ._overlap import dice_loss, generalized_dice_loss, jaccard_loss
@@ -156,25 +157,24 @@ def _cross_entropy(
             loss, normalizer = _cross_entropy_slices(xs, labels, t, w, eps, smoothing)
             loss = loss.reshape(x.shape[:-1])
             normalizer = None if normalizer is None else normalizer.reshape(x.shape[:-1])
-            if prep.bad is not None:
-                loss = poison(loss, prep.bad.reshape((-1,) + (1,) * (loss.ndim - 1)))
-            return loss, valid, normalizer
-        logp = jax.nn.log_softmax(x, axis=-1)
-        wlogp = (
-            logp
-            if w is None
-            else jnp.broadcast_to(w, (classes,)).reshape((1,) * (x.ndim - 1) + (classes,)) * logp
-        )
-        if prep.labels is not None:
-            labels = prep.labels[..., None]
-            nll = -jnp.take_along_axis(wlogp, labels, axis=-1)[..., 0]
-            loss = (1 - eps) * nll - eps / classes * jnp.sum(wlogp, axis=-1)
-            if w is not None:
-                normalizer = jnp.broadcast_to(w, (classes,))[prep.labels]
         else:
-            assert prep.t is not None
-            t = prep.t * (1 - eps) + eps / classes
-            loss = -jnp.sum(t * wlogp, axis=-1)
+            logp = jax.nn.log_softmax(x, axis=-1)
+            wlogp = (
+                logp
+                if w is None
+                else jnp.broadcast_to(w, (classes,)).reshape((1,) * (x.ndim - 1) + (classes,))
+                * logp
+            )
+            if prep.labels is not None:
+                labels = prep.labels[..., None]
+                nll = -jnp.take_along_axis(wlogp, labels, axis=-1)[..., 0]
+                loss = (1 - eps) * nll - eps / classes * jnp.sum(wlogp, axis=-1)
+                if w is not None:
+                    normalizer = jnp.broadcast_to(w, (classes,))[prep.labels]
+            else:
+                assert prep.t is not None
+                t = prep.t * (1 - eps) + eps / classes
+                loss = -jnp.sum(t * wlogp, axis=-1)
     if prep.bad is not None:
         loss = poison(loss, prep.bad.reshape((-1,) + (1,) * (loss.ndim - 1)))
     return loss, valid, normalizer
@@ -205,21 +205,16 @@ def _cross_entropy_slices(
         wlogp = logp if wc is None else [wc[c] * a for c, a in enumerate(logp)]
         ts = [t[..., c] * (1 - eps) + eps / classes for c in range(classes)]
         return -functools.reduce(jnp.add, [u * a for u, a in zip(ts, wlogp)]), None
-    top = jax.lax.stop_gradient(functools.reduce(jnp.maximum, xs))
-    lse = jnp.log(functools.reduce(jnp.add, [jnp.exp(a - top) for a in xs]))
+    top, lse = max_and_logsumexp(xs)
     # log p_y = (x_y - max) - lse, the label's entry of jax.nn.log_softmax
     logp_y = (pick(labels, xs) - top) - lse
     w_y = None if wc is None else pick(labels, [wc[c] for c in range(classes)])
     nll = -(logp_y if w_y is None else w_y * logp_y)
-    if smoothing:
-        logp = [(a - top) - lse for a in xs]
-        wlogp = logp if wc is None else [wc[c] * a for c, a in enumerate(logp)]
-        total = functools.reduce(jnp.add, wlogp)
-    else:  # eps = 0 multiplies it: only its non-finite values matter (0 * inf = NaN)
-        zeros = [a * 0 for a in xs]
-        total = functools.reduce(
-            jnp.add, zeros if wc is None else [wc[c] * a for c, a in enumerate(zeros)]
-        )
+    # eps = 0 multiplies the smoothing sum: only its non-finite values matter (0 * inf = NaN)
+    terms = [(a - top) - lse for a in xs] if smoothing else [a * 0 for a in xs]
+    total = functools.reduce(
+        jnp.add, terms if wc is None else [wc[c] * a for c, a in enumerate(terms)]
+    )
     loss = (1 - eps) * nll - eps / classes * total
     return loss, w_y
 

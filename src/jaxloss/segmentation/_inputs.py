@@ -218,13 +218,18 @@ def class_slices(x: jax.Array) -> list[jax.Array] | None:
     return [x[..., c] for c in range(classes)] if classes <= UNROLL else None
 
 
+def max_and_logsumexp(xs: list[jax.Array]) -> tuple[jax.Array, jax.Array]:
+    """``(top, lse)`` of the class slices ``xs``: the max (without gradient) and
+    ``log(sum(exp(x - top)))``, so that ``log_softmax(x)_c = (x_c - top) - lse``."""
+    top = jax.lax.stop_gradient(functools.reduce(jnp.maximum, xs))
+    return top, jnp.log(functools.reduce(jnp.add, [jnp.exp(a - top) for a in xs]))
+
+
 def log_softmax_slices(xs: list[jax.Array]) -> list[jax.Array]:
     """``jax.nn.log_softmax`` over the class slices ``xs`` (same steps: the max shift without
     gradient, then ``shifted - log(sum(exp(shifted)))``)."""
-    top = jax.lax.stop_gradient(functools.reduce(jnp.maximum, xs))
-    shifted = [a - top for a in xs]
-    lse = jnp.log(functools.reduce(jnp.add, [jnp.exp(a) for a in shifted]))
-    return [a - lse for a in shifted]
+    top, lse = max_and_logsumexp(xs)
+    return [(a - top) - lse for a in xs]
 
 
 def softmax_slices(xs: list[jax.Array]) -> list[jax.Array]:
